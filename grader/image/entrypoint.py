@@ -1,0 +1,224 @@
+"""Root entrypoint of a run: DNS on loopback, the submission under `strace -u student`, limits, cleanup.
+
+Runs inside the sandbox (the container, or the host with `--sandbox none`) with the standard library
+only. It writes exactly one line to its stdout: a marker and a JSON result. The student's program
+never holds that stdout: its stdout and stderr are pipes this process drains, and the trace is written
+by root into a root-only folder, so the student can neither forge nor read the result.
+"""
+
+import base64
+import json
+import os
+import pwd
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zlib
+
+MARKER = "@@GRADE-RESULT@@"
+TRACED = (
+    "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,"
+    "ptrace,setsid,setpgid,prctl"
+)
+POLL_S = 0.02
+
+
+def start_dns(cfg, rundir):
+    """dnsmasq on 127.0.0.1, answering the exercise's names and logging every query."""
+    log = os.path.join(rundir, "dns.log")
+    exe = shutil.which("dnsmasq", path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if not cfg.get("dns", True) or exe is None:
+        return None, "dnsmasq not started"
+    conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsmasq.conf")
+    res = subprocess.run(
+        [exe, "--conf-file=" + conf, "--log-facility=" + log, *cfg.get("dns_args", [])],
+        capture_output=True, text=True, timeout=5,
+    )
+    return log, (res.stderr.strip() or None) if res.returncode else None
+
+
+def set_limits(rl):
+    def apply():
+        for name, value in rl.items():
+            res = getattr(resource, "RLIMIT_" + name.upper())
+            resource.setrlimit(res, (value, value))
+    return apply
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def child_of(ppid):
+    try:
+        with open("/proc/%d/task/%d/children" % (ppid, ppid)) as f:
+            kids = f.read().split()
+        return int(kids[0]) if kids else None
+    except OSError:
+        return None
+
+
+def processes_of(uid):
+    """PIDs of live processes owned by `uid` (zombies excluded)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/status" % name) as f:
+                    fields = dict(line.split(":", 1) for line in f if ":" in line)
+            except OSError:
+                continue
+            if int(fields["Uid"].split()[1]) == uid and fields["State"].split()[0] not in ("Z", "X"):
+                found.append(int(name))
+    return found
+
+
+def kill_user(uid, gid, pgid):
+    """SIGKILL every process of the student: as the student, kill(-1) reaches all of them at once.
+
+    kill(-1) from a helper that took the student's uid is the one call a fork bomb cannot outrun one
+    process at a time. Without root (same uid as us) we fall back to the process group.
+    """
+    if os.getuid() != 0:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
+        return
+    helper = os.fork()
+    if helper == 0:
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            for _ in range(2000):
+                os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        os._exit(0)
+    os.waitpid(helper, 0)
+
+
+def main():
+    cfg = json.loads(os.environ.pop("GRADE_CONFIG"))
+    rundir = cfg["rundir"]
+    os.makedirs(rundir, mode=0o700, exist_ok=True)
+    os.chmod(rundir, 0o700)
+    if "source_z" in cfg:  # the submission travels in the configuration: no host folder is shared
+        os.makedirs(os.path.dirname(cfg["script"]), exist_ok=True)
+        with open(cfg["script"], "wb") as f:
+            f.write(zlib.decompress(base64.b64decode(cfg.pop("source_z"))))
+        os.chmod(cfg["script"], 0o444)
+    dns_log, dns_error = start_dns(cfg, rundir)
+    user = cfg.get("user", "student")
+    root = os.getuid() == 0
+    entry = pwd.getpwnam(user) if root else pwd.getpwuid(os.getuid())
+    trace_path = os.path.join(rundir, "trace")
+    python = cfg.get("python") or shutil.which("python3")
+    cmd = ["strace", "-f", "-q", "-ttt", "-s", "4096", "-o", trace_path, "-e", TRACED]
+    if cfg.get("seccomp_bpf", True):
+        cmd.append("--seccomp-bpf")
+    if root:
+        cmd += ["-u", user]
+    cmd += [python, cfg["script"]]
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": cfg.get("workdir", "/tmp"), "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "USER": user, "LOGNAME": user,
+    }
+    if cfg.get("start_method"):
+        env["GRADE_START_METHOD"] = cfg["start_method"]
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    started = time.time()
+    tracer = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, env=env, cwd=cfg.get("workdir", "/tmp"),
+        preexec_fn=set_limits(cfg.get("rlimits", {})), start_new_session=True, close_fds=True,
+    )
+    os.close(out_w)
+    os.close(err_w)
+    caps = {out_r: cfg["output_bytes"], err_r: cfg["output_bytes"]}
+    kept = {out_r: bytearray(), err_r: bytearray()}
+    total = {out_r: 0, err_r: 0}
+    open_fds = [out_r, err_r]
+    deadline = time.monotonic() + cfg["timeout"]
+    main_pid = main_gone = kill_reason = kill_time = killed_at = None
+    status = None
+    tracer_done = 0.0
+    while True:
+        ready, _, _ = select.select(open_fds, [], [], POLL_S) if open_fds else ([], [], time.sleep(POLL_S))
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                open_fds.remove(fd)
+                continue
+            total[fd] += len(chunk)
+            room = caps[fd] - len(kept[fd])
+            if room > 0:
+                kept[fd] += chunk[:room]
+        now = time.monotonic()
+        if status is None:
+            status = tracer.poll()
+            tracer_done = now
+        if status is not None and not open_fds:
+            break
+        if status is not None and killed_at is None and now - tracer_done > 0.5:
+            # strace is gone but a pipe is still open: something escaped the tracer. Kill it.
+            kill_reason, kill_time, killed_at = "untraced", time.time(), now
+            kill_user(entry.pw_uid, entry.pw_gid, tracer.pid)
+        if main_pid is None:
+            main_pid = child_of(tracer.pid)
+        elif main_gone is None and proc_state(main_pid) in (None, "Z", "X"):
+            main_gone = now
+        reason = None
+        if now > deadline:
+            reason = "timeout"
+        elif os.path.exists(trace_path) and os.path.getsize(trace_path) > cfg["trace_bytes"]:
+            reason = "trace-limit"
+        elif total[out_r] + total[err_r] > cfg.get("output_kill_bytes", 64 * cfg["output_bytes"]):
+            reason = "output-limit"
+        elif main_gone is not None and now - main_gone > cfg["grace"]:
+            reason = "leftover"
+        if reason and killed_at is None:
+            kill_reason, kill_time, killed_at = reason, time.time(), now
+        if killed_at is not None and status is None:
+            kill_user(entry.pw_uid, entry.pw_gid, tracer.pid)
+            if now - killed_at > 3:
+                tracer.kill()  # strace itself will not finish; its log so far is what we have
+        if killed_at is not None and now - killed_at > 5:
+            break
+    if status is None:
+        tracer.kill()
+        status = tracer.wait()
+    ended = time.time()
+    survivors = processes_of(entry.pw_uid) if root else []
+    if survivors:  # alive after the tracer ended: they ran outside the trace
+        kill_user(entry.pw_uid, entry.pw_gid, tracer.pid)
+    with open(trace_path, "rb") as f:
+        trace = f.read(cfg["trace_bytes"] + 1)
+    dns = ""
+    if dns_log and os.path.exists(dns_log):
+        with open(dns_log, "rb") as f:
+            dns = f.read(65536).decode("utf-8", "replace")
+    result = {
+        "started": started, "ended": ended, "strace_status": status, "main_pid": main_pid,
+        "kill_reason": kill_reason, "kill_time": kill_time,
+        "stdout": base64.b64encode(bytes(kept[out_r])).decode(), "stdout_bytes": total[out_r],
+        "stderr": base64.b64encode(bytes(kept[err_r])).decode(), "stderr_bytes": total[err_r],
+        "trace_z": base64.b64encode(zlib.compress(trace[: cfg["trace_bytes"]], 3)).decode(),
+        "trace_bytes": len(trace), "trace_truncated": len(trace) > cfg["trace_bytes"],
+        "dns_log": dns, "dns_error": dns_error, "untraced": survivors,
+    }
+    sys.stdout.write(MARKER + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The sandbox interface: a run request in, a run outcome out (what the entrypoint reported)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from grader.settings import Settings
+
+MARKER = "@@GRADE-RESULT@@"
+
+
+class RunRequest(BaseModel):
+    source: bytes
+    settings: Settings
+    dns: bool = True
+
+
+class RunOutcome(BaseModel):
+    """What the root entrypoint saw, plus what only the sandbox can see (OOM kills, engine failures)."""
+
+    started: float = 0.0
+    ended: float = 0.0
+    strace_status: int | None = None
+    main_pid: int | None = None
+    kill_reason: str | None = None
+    kill_time: float | None = None
+    stdout: bytes = b""
+    stdout_bytes: int = 0
+    stderr: bytes = b""
+    stderr_bytes: int = 0
+    trace: str = ""
+    trace_bytes: int = 0
+    trace_truncated: bool = False
+    dns_log: str = ""
+    dns_error: str | None = None
+    untraced: list[int] = Field(default_factory=list)
+    oom_killed: bool = False
+    infra_error: str | None = None
+    wall_s: float = 0.0
+
+    @classmethod
+    def from_entrypoint(cls, text: str) -> RunOutcome:
+        """Decode the entrypoint's one result line; anything else in `text` is ignored."""
+        for line in reversed(text.splitlines()):
+            if line.startswith(MARKER):
+                raw = json.loads(line[len(MARKER) :])
+                raw["stdout"] = base64.b64decode(raw["stdout"])
+                raw["stderr"] = base64.b64decode(raw["stderr"])
+                raw["trace"] = zlib.decompress(base64.b64decode(raw.pop("trace_z"))).decode("utf-8", "replace")
+                raw["wall_s"] = raw["ended"] - raw["started"]
+                return cls.model_validate(raw)
+        return cls(infra_error="the sandbox ended without a result" + (f": {text.strip()[-300:]}" if text.strip() else ""))
+
+
+def entrypoint_config(request: RunRequest, *, script: str, rundir: str, workdir: str) -> dict[str, object]:
+    """The JSON configuration the entrypoint reads from GRADE_CONFIG."""
+    s = request.settings
+    return {
+        "script": script,
+        "rundir": rundir,
+        "workdir": workdir,
+        "timeout": s.timeout_s,
+        "grace": s.grace_s,
+        "output_bytes": s.output_bytes,
+        "trace_bytes": s.trace_bytes,
+        "rlimits": s.rlimits(),
+        "dns": request.dns,
+        "start_method": s.start_method,
+    }
+
+
+class Sandbox(Protocol):
+    name: str
+
+    def run(self, request: RunRequest) -> RunOutcome: ...
