@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from grader.errors import GraderError
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
+from grader.settings import Settings
 
 __all__ = ["RunOutcome", "RunRequest", "Sandbox", "select"]
 
 
-def select(name: str, settings: object) -> Sandbox:
-    from grader.settings import Settings
-
-    assert isinstance(settings, Settings)
+def select(name: str, settings: Settings, *, progress: Callable[[str], None] | None = None) -> Sandbox:
     if name in ("docker", "auto"):
         from grader.sandbox.docker import DockerSandbox
 
-        return DockerSandbox(settings)
-    from grader.errors import GraderError
-
-    raise GraderError(f"unknown sandbox {name!r}: use docker or none")
+        return DockerSandbox(settings, progress=progress)
+    raise GraderError(f"unknown sandbox {name!r} — use docker, none or auto")

@@ -1,0 +1,25 @@
+# `make demo` and `make test` do all the set-up a fresh Debian machine needs (see .ci/setup.sh).
+PYTHON ?= python3
+JOBS ?= 4
+
+.PHONY: setup demo test lint bench clean
+
+setup:
+	bash .ci/setup.sh
+
+demo: setup
+	grade submit ex1 --file solutions/ex1_fork.py --tree
+
+test: setup
+	$(PYTHON) -m pytest -n $(JOBS) -q
+
+lint:
+	ruff check grader tests bench
+	ruff format --check grader tests bench
+	mypy
+
+bench: setup
+	$(PYTHON) bench/bench_submit.py
+
+clean:
+	grade clean

@@ -1,0 +1,270 @@
+"""The observed run, line patterns, and the shared checks every exercise builds on.
+
+A check is a plain function of the observed `Run` returning a `Verdict`; an exercise lists its checks
+with points. Messages say what was observed against what was expected, with the real PIDs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from grader.sandbox.base import RunOutcome
+from grader.trace import Line, Proc, Tree
+
+_PUNCT_END = re.compile(r"[\s.!。…:;,]*$")
+_PLACEHOLDER = re.compile(r"<(\w+)>")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    message: str
+
+
+def ok(message: str) -> Verdict:
+    return Verdict(True, message)
+
+
+def fail(message: str) -> Verdict:
+    return Verdict(False, message)
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    points: float
+    fn: Callable[[Run], Verdict]
+
+
+@dataclass(frozen=True)
+class Match:
+    line: Line
+    values: dict[str, str]
+
+    def int(self, name: str) -> int | None:
+        v = self.values.get(name)
+        return int(v) if v is not None and v.lstrip("-").isdigit() else None
+
+
+class Pattern:
+    """A contract line like `Process (<pid>) start...`: matched case-insensitively, tolerant of spacing
+    and trailing punctuation; `<name>` captures a number (or, for `<word>`-style names listed in `text`,
+    any text)."""
+
+    def __init__(self, template: str, *, text: Iterable[str] = ()) -> None:
+        self.template = template
+        body = _PUNCT_END.sub("", template)
+        parts: list[str] = []
+        pos = 0
+        texts = set(text)
+        for m in _PLACEHOLDER.finditer(body):
+            parts.append(self._literal(body[pos : m.start()]))
+            name = m.group(1)
+            parts.append(f"(?P<{name}>.+?)" if name in texts else rf"(?P<{name}>-?\d+)")
+            pos = m.end()
+        parts.append(self._literal(body[pos:]))
+        self.regex = re.compile(r"^\s*" + "".join(parts) + r"[\s.!。…:;,]*$", re.I)
+
+    @staticmethod
+    def _literal(text: str) -> str:
+        out = []
+        for ch in text:
+            if ch.isspace():
+                out.append(r"\s*")
+            elif ch in "()[]":
+                out.append(r"\s*" + re.escape(ch) + r"\s*")
+            else:
+                out.append(re.escape(ch))
+        return "".join(out).replace(r"\s*\s*", r"\s*")
+
+    def match(self, text: str) -> dict[str, str] | None:
+        m = self.regex.match(text)
+        return m.groupdict() if m else None
+
+    def __str__(self) -> str:
+        return self.template
+
+
+@dataclass
+class Run:
+    """What the submission did: the process tree from the trace, plus what the sandbox saw."""
+
+    tree: Tree
+    outcome: RunOutcome
+    _cache: dict[str, list[Match]] = field(default_factory=dict)
+
+    @property
+    def main(self) -> Proc | None:
+        return self.tree.main
+
+    @property
+    def processes(self) -> list[Proc]:
+        """Every process main created, directly or not (threads are not processes)."""
+        return self.tree.descendants(self.main.pid) if self.main else []
+
+    def children(self, pid: int | None = None) -> list[Proc]:
+        if pid is None:
+            pid = self.main.pid if self.main else -1
+        return self.tree.children(pid)
+
+    def proc(self, pid: int | None) -> Proc | None:
+        return self.tree.procs.get(pid) if pid is not None else None
+
+    def find(self, pattern: Pattern, *, stream: str = "stdout") -> list[Match]:
+        key = f"{stream}:{pattern.template}"
+        if key not in self._cache:
+            found = []
+            for line in self.tree.lines:
+                if line.stream == stream and (values := pattern.match(line.text)) is not None:
+                    found.append(Match(line, values))
+            self._cache[key] = found
+        return self._cache[key]
+
+    def python_processes(self) -> list[Proc]:
+        """Created processes that run Python code (forked copies or exec'd interpreters), not other programs."""
+        return [p for p in self.processes if p.program is None or "python" in p.program.rsplit("/", 1)[-1]]
+
+    def grader_killed(self, p: Proc) -> bool:
+        """True when `p` ended only because the grader stopped the run (time limit, leftovers)."""
+        kt = self.outcome.kill_time
+        return kt is not None and p.signal == "SIGKILL" and p.signal_sender is None and (p.end or 0) >= kt - 0.05
+
+
+def names(procs: Iterable[Proc]) -> str:
+    items = [str(p.pid) for p in procs]
+    return ", ".join(items) if items else "none"
+
+
+def describe(p: Proc) -> str:
+    prog = f" ({p.program.rsplit('/', 1)[-1]})" if p.program and "python" not in p.program else ""
+    return f"process {p.pid}{prog}"
+
+
+# -- shared checks: each returns a check function, configured by the exercise -------------------------
+
+
+def ran_to_completion() -> Callable[[Run], Verdict]:
+    def check(run: Run) -> Verdict:
+        main = run.main
+        if main is None:
+            return fail("the program never started")
+        if run.outcome.kill_reason == "timeout" and (not main.ended or run.grader_killed(main)):
+            return fail(f"main process {main.pid} was still running at the time limit ({main.describe_end()})")
+        if main.signal:
+            return fail(f"main process {main.pid} was {main.describe_end()}; expected it to finish by itself")
+        return ok(f"main process {main.pid} finished by itself")
+
+    return check
+
+
+def exit_status(expected: int = 0) -> Callable[[Run], Verdict]:
+    def check(run: Run) -> Verdict:
+        main = run.main
+        if main is None or not main.ended:
+            return fail("main process never ended")
+        if main.exit_code == expected:
+            return ok(f"main process {main.pid} exited with {expected}")
+        err = last_error(run)
+        return fail(f"main process {main.pid} {main.describe_end()}; expected exit status {expected}" + (f" — {err}" if err else ""))
+
+    return check
+
+
+def process_count(expected: int, *, what: str = "child process", created_by_main: bool = True) -> Callable[[Run], Verdict]:
+    """Exactly `expected` processes created (directly by main, or anywhere below it)."""
+
+    def check(run: Run) -> Verdict:
+        if run.main is None:
+            return fail("the program never started")
+        procs = run.children() if created_by_main else run.processes
+        plural = what if expected == 1 else what + "es" if what.endswith("process") else what + "s"
+        seen = f"main process {run.main.pid} created {len(procs)} ({names(procs)})"
+        if len(procs) == expected:
+            return ok(f"{seen}; expected {expected} {plural}")
+        return fail(f"{seen}; expected exactly {expected} {plural}")
+
+    return check
+
+
+def children_reaped() -> Callable[[Run], Verdict]:
+    def check(run: Run) -> Verdict:
+        procs = run.processes
+        if not procs:
+            return fail("no child process was created, so none was reaped")
+        unreaped = [p for p in procs if p.reaped_by != p.parent]
+        if not unreaped:
+            return ok(f"every child ({names(procs)}) was waited for by its parent")
+        details = "; ".join(
+            f"{p.pid} was not waited for by its parent {p.parent}" + (f" (reaped by {p.reaped_by})" if p.reaped_by else "")
+            for p in unreaped
+        )
+        return fail(f"{details} — call os.wait()/os.waitpid() (or join()) in the parent")
+
+    return check
+
+
+def nothing_left_running() -> Callable[[Run], Verdict]:
+    def check(run: Run) -> Verdict:
+        main = run.main
+        if main is None or main.end is None:
+            return fail("main process never ended")
+        late = [p for p in run.processes if p.end is None or p.end > main.end + 1e-4]
+        if not late:
+            return ok(f"every process had ended when main process {main.pid} exited")
+        parts = []
+        for p in late:
+            state = "was killed by the grader" if run.grader_killed(p) or p.end is None else p.describe_end()
+            parts.append(f"{describe(p)} outlived main by {((p.end or main.end) - main.end):.2f}s and {state}")
+        return fail("; ".join(parts) + " — wait for every child before main exits")
+
+    return check
+
+
+def killed_by(target: Callable[[Run], Proc | None], signal: str, sender: Callable[[Run], Proc | None], *, what: str) -> Callable[[Run], Verdict]:
+    """The process picked by `target` ended by `signal`, sent by the process picked by `sender`."""
+
+    def check(run: Run) -> Verdict:
+        p, s = target(run), sender(run)
+        if p is None or s is None:
+            return fail(f"no {what} to check")
+        if p.signal == signal and p.signal_sender == s.pid:
+            return ok(f"{what} {p.pid} was killed by {signal} sent by {s.pid}")
+        return fail(f"{what} {p.pid} {p.describe_end()}; expected killed by {signal} sent by process {s.pid}")
+
+    return check
+
+
+def last_error(run: Run) -> str | None:
+    """The last line of a Python traceback on stderr, if the program crashed."""
+    lines = [ln.strip() for ln in run.outcome.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    if any(ln.startswith("Traceback") for ln in lines):
+        return lines[-1]
+    return None
+
+
+def printed(run: Run, pattern: Pattern, by: Proc | None, expect: dict[str, tuple[int, str]], *, who: str) -> Verdict:
+    """`by` printed a line matching `pattern` whose numbers equal the real ones in `expect`.
+
+    expect maps a placeholder to (real value, what that value is), e.g. {"pid": (15, "its real PID")}.
+    """
+    if by is None:
+        return fail(f"no {who} to print {str(pattern)!r}")
+    matches = run.find(pattern)
+    if not matches:
+        return fail(f"no line like {str(pattern)!r} was printed")
+    mine = [m for m in matches if m.line.pid == by.pid]
+    if not mine:
+        writers = sorted({m.line.pid for m in matches})
+        return fail(
+            f"{str(pattern)!r} was printed by process {', '.join(map(str, writers))}, not by the {who} ({by.pid})"
+        )
+    wrong: list[str] = []
+    for m in mine:
+        bad = [f"<{k}> is {m.values.get(k)} but {desc} is {real}" for k, (real, desc) in expect.items() if m.int(k) != real]
+        if not bad:
+            return ok(f"the {who} ({by.pid}) printed {m.line.text.strip()!r}")
+        wrong.append(f"{m.line.text.strip()!r}: " + "; ".join(bad))
+    return fail(f"the {who} ({by.pid}) printed " + " / ".join(wrong))

@@ -1,0 +1,161 @@
+"""The `grade` command: parses options, calls the core, turns results and errors into exit codes."""
+
+from __future__ import annotations
+
+import enum
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from grader import __version__
+from grader.catalog import course_root, registry, resolve, statement
+from grader.errors import GraderError, SubmissionError
+from grader.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Grade process exercises by what the program did.")
+image_app = typer.Typer(no_args_is_help=True, help="The runtime image submissions run in.")
+app.add_typer(image_app, name="image")
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Format(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"grade {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Grade process exercises by what the program did."""
+
+
+def settings_from(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def make_sandbox(settings: Settings) -> Any:
+    from grader.sandbox import select
+
+    with err.status("preparing the sandbox…") as status:
+        return select(settings.sandbox, settings, progress=lambda msg: status.update(msg))
+
+
+@app.command("list")
+def list_() -> None:
+    """List the exercises."""
+    for ex in registry().values():
+        out.print(f"ex{ex.number}  {ex.name:<12} {ex.title}  ({ex.max_score:g} points)")
+
+
+@app.command()
+def show(exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")]) -> None:
+    """Print an exercise's statement."""
+    ex = resolve(exercise)
+    text = statement(ex)
+    if text is None:
+        raise GraderError(f"no statement found for {ex.id} — run from a course checkout (it has {ex.folder}/README.md)")
+    from rich.markdown import Markdown
+
+    out.print(Markdown(text))
+
+
+@app.command()
+def submit(
+    exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")],
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="the program to grade [default: exercises/<ex>/solution.py of this course]")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
+    tree: Annotated[bool, typer.Option("--tree", help="draw the process tree the checks saw")] = False,
+    timeout: Annotated[float | None, typer.Option(help="wall-clock limit in seconds")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="docker, none or auto")] = None,
+) -> None:
+    """Grade one exercise: exit 0 at full marks, 1 otherwise."""
+    from grader.grading import grade, load_submission
+    from grader.reports.text import render
+
+    ex = resolve(exercise)
+    if file is None:
+        root = course_root()
+        if root is None:
+            raise SubmissionError("not in a course checkout (no exercises/ folder here or above) — cd into it, or pass --file")
+        file = root / ex.folder / "solution.py"
+    source = load_submission(file)
+    settings = settings_from(timeout_s=timeout, sandbox=sandbox)
+    report = grade(ex, source, sandbox=make_sandbox(settings), settings=settings, name=file.name)
+    report.submission = str(file)
+    if fmt is Format.json:
+        print(report.model_dump_json(indent=2, exclude=None if tree else {"tree"}))
+    else:
+        render(report, console=out, tree=tree, title=str(file))
+    raise typer.Exit(0 if report.status == "passed" else 1)
+
+
+@image_app.command("build")
+def image_build(
+    bootstrap: Annotated[bool, typer.Option("--bootstrap", help="build the base from Debian's archive (no registry needed)")] = False,
+    force: Annotated[bool, typer.Option("--force", help="rebuild even if the image is up to date")] = False,
+) -> None:
+    """Build the runtime image (reused when up to date)."""
+    from grader.image.build import ensure_image
+    from grader.sandbox.docker import connect
+
+    client = connect()
+    with err.status("checking the image…") as status:
+        tag = ensure_image(client, bootstrap=bootstrap or None, force=force, progress=lambda msg: status.update(msg))
+    out.print(tag)
+
+
+@image_app.command("name")
+def image_name() -> None:
+    """Print the runtime image's tag."""
+    from grader.image.build import image_tag
+
+    out.print(Settings().image or image_tag())
+
+
+@app.command()
+def clean() -> None:
+    """Remove containers a killed grader left behind."""
+    from grader.sandbox.docker import connect, remove_strays
+
+    out.print(f"removed {remove_strays(connect())} stray container(s)")
+
+
+def main() -> None:
+    """Entry point: the one place errors become messages and exit codes."""
+    try:
+        rc = app(standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else 0)
+    except GraderError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 — the last resort: a bug in the grader, not the user's fault
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(2)
+        log = Path.home() / ".cache" / "grade" / "crash.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc())
+        err.print(f"[bold red]unexpected error:[/] {type(e).__name__}: {e} — please report it with {log}")
+        sys.exit(3)

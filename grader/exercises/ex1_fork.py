@@ -1,0 +1,95 @@
+"""ex1 — fork: one os.fork(), both sides print their real PIDs, the parent reaps the child."""
+
+from __future__ import annotations
+
+from grader.catalog import Exercise
+from grader.checks import (
+    Check, Pattern, Run, Verdict, children_reaped, exit_status, fail, names, nothing_left_running, ok, printed,
+    process_count,
+)
+from grader.trace import Proc
+
+START = Pattern("Process (<pid>) start...")
+PARENT = Pattern("I (<pid>) just created a child process (<child>).")
+CHILD = Pattern("I am child process (<pid>) and my parent is <ppid>.")
+
+
+def the_child(run: Run) -> Proc | None:
+    kids = run.children()
+    return kids[0] if len(kids) == 1 else None
+
+
+def by_fork(run: Run) -> Verdict:
+    kids = run.children()
+    if not kids:
+        return fail("main created no child process — call os.fork()")
+    execd = [p for p in kids if p.program is not None]
+    if execd:
+        p = execd[0]
+        argv = " ".join(next(e.argv for e in reversed(p.execs) if e.ok))
+        return fail(
+            f"child {p.pid} was made by {p.how}+exec and ran `{argv}` (subprocess or exec) — "
+            "os.fork() makes a copy of the running program, which is what this exercise is about"
+        )
+    return ok(f"child {names(kids)} is a forked copy of main, running the same program")
+
+
+def start_line(run: Run) -> Verdict:
+    main = run.main
+    if main is None:
+        return fail("the program never started")
+    verdict = printed(run, START, main, {"pid": (main.pid, "its real PID")}, who="main process")
+    kids = run.children()
+    if verdict.passed and kids and kids[0].start is not None:
+        first = min(m.line.t for m in run.find(START) if m.line.pid == main.pid)
+        if first > kids[0].start:
+            return fail(f"main printed {str(START)!r} after it forked child {kids[0].pid}; print it before os.fork()")
+    return verdict
+
+
+def parent_line(run: Run) -> Verdict:
+    main, child = run.main, the_child(run)
+    if main is None:
+        return fail("the program never started")
+    if child is None:
+        return fail(f"main process {main.pid} created {len(run.children())} children; the line needs exactly one")
+    return printed(run, PARENT, main, {"pid": (main.pid, "its real PID"), "child": (child.pid, "the child's real PID")}, who="parent")
+
+
+def child_line(run: Run) -> Verdict:
+    main, child = run.main, the_child(run)
+    if main is None:
+        return fail("the program never started")
+    if child is None:
+        return fail(f"main process {main.pid} created {len(run.children())} children; the line needs exactly one")
+    return printed(
+        run, CHILD, child, {"pid": (child.pid, "its real PID"), "ppid": (main.pid, "its parent's real PID")}, who="child"
+    )
+
+
+def child_exit(run: Run) -> Verdict:
+    child = the_child(run)
+    if child is None:
+        return fail(f"expected exactly one child; main created {len(run.children())}")
+    if child.exit_code == 0:
+        return ok(f"child {child.pid} exited with status 0")
+    return fail(f"child {child.pid} {child.describe_end()}; expected it to exit with status 0 (sys.exit(0) or os._exit(0))")
+
+
+EXERCISE = Exercise(
+    id="ex1_fork",
+    number=1,
+    name="fork",
+    title="Fork a child process",
+    checks=(
+        Check("one_child", "main forks exactly one child", 2, process_count(1)),
+        Check("forked", "the child is a fork of main, not a new program", 1, by_fork),
+        Check("start_line", "main prints its real PID before forking", 1, start_line),
+        Check("parent_line", "the parent prints its PID and the child's", 1, parent_line),
+        Check("child_line", "the child prints its PID and its parent's", 2, child_line),
+        Check("child_exit", "the child exits with status 0", 1, child_exit),
+        Check("reaped", "the parent waits for the child", 1, children_reaped()),
+        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running()),
+        Check("main_exit", "main exits with status 0", 0.5, exit_status(0)),
+    ),
+)

@@ -1,0 +1,48 @@
+"""The result of grading one submission: a versioned JSON contract (schema_version 1)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from grader.trace import Tree
+
+Status = Literal["passed", "failed", "error", "timeout"]
+SCHEMA_VERSION = 1
+
+
+class CheckResult(BaseModel):
+    id: str = Field(description="stable identifier of the check within its exercise")
+    title: str = Field(description="what the check asks, in a few words")
+    passed: bool
+    score: float
+    max_score: float
+    message: str = Field(description="what was observed against what was expected, with the real PIDs")
+
+
+class Report(BaseModel):
+    """One submission's verdict. `status` is passed (full marks), failed, error (the run could not be
+    judged: a limit or a broken trace, never full marks) or timeout (the time limit was reached)."""
+
+    schema_version: int = SCHEMA_VERSION
+    grader_version: str
+    exercise: str
+    status: Status
+    score: float
+    max_score: float
+    checks: list[CheckResult]
+    reason: str | None = Field(None, description="why the status is what it is, when it is not passed/failed by checks alone")
+    output: str = Field("", description="the submission's stdout, capped")
+    output_truncated: bool = False
+    stderr: str = ""
+    stderr_truncated: bool = False
+    duration_s: float = Field(description="wall time of the submission inside the sandbox")
+    submission: str | None = None
+    sha256: str | None = None
+    sandbox: str = "docker"
+    tree: Tree | None = Field(None, description="the process tree the checks saw")
+
+    @property
+    def full_marks(self) -> bool:
+        return self.status == "passed"

@@ -1,0 +1,77 @@
+"""The terminal report: one line per check, the score, and optionally the process tree with lifetimes."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.text import Text
+from rich.tree import Tree as RichTree
+
+from grader.report import Report
+from grader.trace import Proc, Tree
+
+STATUS_STYLE = {"passed": "bold green", "failed": "bold red", "error": "bold magenta", "timeout": "bold yellow"}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def check_lines(report: Report) -> list[Text]:
+    lines = []
+    for c in report.checks:
+        mark = ("✔", "green") if c.passed else ("✘", "red")
+        lines.append(
+            Text.assemble(mark, f" {_fmt(c.score):>3}/{_fmt(c.max_score):<3} ", (c.title, "bold"), ": ", c.message)
+        )
+    return lines
+
+
+def _label(p: Proc, t0: float, tree: Tree) -> Text:
+    prog = p.program.rsplit("/", 1)[-1] if p.program else "(fork of parent)"
+    argv = next((" ".join(e.argv) for e in reversed(p.execs) if e.ok), prog)
+    start = f"{(p.start or t0) - t0:.3f}s"
+    end = f"{p.end - t0:.3f}s" if p.end is not None else "…"
+    how = "" if p.how == "root" else f" via {p.how}"
+    ended = p.describe_end()
+    reaped = f", reaped by {p.reaped_by}" if p.reaped_by else ""
+    threads = f", {len(p.threads)} thread{'s' if len(p.threads) != 1 else ''}" if p.threads else ""
+    style = "green" if p.exit_code == 0 else "red" if p.ended else "yellow"
+    text = Text.assemble((f"{p.pid}", "bold"), f" {argv[:60]}{how}  [{start} → {end}] ", (ended, style), f"{reaped}{threads}")
+    n = len(tree.lines_of(p.pid))
+    if n:
+        text.append(f"  ({n} line{'s' if n != 1 else ''} printed)", style="dim")
+    return text
+
+
+def process_tree(tree: Tree) -> RichTree | Text:
+    main = tree.main
+    if main is None:
+        return Text("no process tree: the program never ran under the tracer", style="dim")
+    t0 = main.start or 0.0
+    root = RichTree(_label(main, t0, tree))
+
+    def add(node: RichTree, pid: int) -> None:
+        for child in sorted(tree.children(pid), key=lambda p: p.start or 0):
+            add(node.add(_label(child, t0, tree)), child.pid)
+
+    add(root, main.pid)
+    return root
+
+
+def render(report: Report, *, console: Console, tree: bool = False, title: str | None = None) -> None:
+    head = Text.assemble((report.exercise, "bold"), "  ", (report.status.upper(), STATUS_STYLE[report.status]))
+    if title:
+        head.append(f"  {title}", style="dim")
+    console.print(head)
+    for line in check_lines(report):
+        console.print(line)
+    if report.reason:
+        console.print(Text(f"  {report.reason}", style=STATUS_STYLE[report.status]))
+    if report.output_truncated:
+        console.print(Text("  note: the program's output was cut at the output limit", style="dim"))
+    if tree and report.tree is not None:
+        console.print(Group(Text("process tree (times from main's start):", style="bold"), process_tree(report.tree)))
+    console.print(
+        Text.assemble("Score: ", (f"{_fmt(report.score)}/{_fmt(report.max_score)}", STATUS_STYLE[report.status]),
+                      f"   ({report.duration_s:.2f}s in the sandbox)")
+    )

@@ -1,0 +1,48 @@
+"""Shared fixtures: a real Docker sandbox with short limits, and a helper that grades a file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from grader.catalog import resolve
+from grader.grading import grade
+from grader.report import Report
+from grader.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
+
+GradeFile = Callable[..., Report]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """Short limits so hostile cases end quickly; production defaults are longer."""
+    return Settings(timeout_s=8, grace_s=0.3, start_margin_s=10)
+
+
+@pytest.fixture(scope="session")
+def sandbox(settings: Settings):  # type: ignore[no-untyped-def]
+    """The real Docker sandbox. No engine is a failure here, never a skip."""
+    from grader.sandbox.docker import DockerSandbox
+
+    return DockerSandbox(settings)
+
+
+@pytest.fixture(scope="session")
+def grade_file(sandbox, settings: Settings) -> GradeFile:  # type: ignore[no-untyped-def]
+    def run(exercise: str, path: Path | str, **overrides: object) -> Report:
+        path = Path(path)
+        return grade(
+            resolve(exercise), path.read_bytes(), sandbox=sandbox, settings=settings.model_copy(update=overrides),
+            name=path.name,
+        )
+
+    return run
+
+
+def failing(report: Report) -> list[str]:
+    return [c.id for c in report.checks if not c.passed]

@@ -1,0 +1,56 @@
+"""Every exercise: the reference and must-pass files get full marks; each must-fail file fails on the check
+its name gives (`fail__<check_id>__<what>.py`), with a message that names what was seen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.catalog import registry
+
+from .conftest import ROOT, SUBMISSIONS, GradeFile, failing
+
+CASES = sorted(SUBMISSIONS.glob("*/*.py"))
+REFERENCES = sorted(ROOT.glob("solutions/ex*.py"))
+
+pytestmark = pytest.mark.docker
+
+
+def test_every_exercise_has_a_reference_and_must_fail_cases() -> None:
+    for ex in registry().values():
+        assert (ROOT / "solutions" / f"{ex.id}.py").is_file(), ex.id
+        assert (ROOT / ex.folder / "solution.py").is_file(), ex.id
+        assert (ROOT / ex.folder / "README.md").is_file(), ex.id
+        fails = list((SUBMISSIONS / ex.id).glob("fail__*.py"))
+        assert len(fails) >= 3, f"{ex.id} needs must-fail submissions"
+        for f in fails:
+            check_id = f.name.split("__")[1]
+            assert check_id in {c.id for c in ex.checks}, f"{f.name} names an unknown check"
+
+
+@pytest.mark.parametrize("path", REFERENCES, ids=lambda p: p.stem)
+def test_reference_gets_full_marks(grade_file: GradeFile, path: Path) -> None:
+    report = grade_file(path.stem, path)
+    assert report.status == "passed", (failing(report), report.reason, [c.message for c in report.checks if not c.passed])
+    assert report.score == report.max_score
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_submission_verdict(grade_file: GradeFile, path: Path) -> None:
+    report = grade_file(path.parent.name, path)
+    if path.name.startswith("pass__"):
+        assert report.status == "passed", (failing(report), report.reason, [c.message for c in report.checks if not c.passed])
+        return
+    check_id = path.name.split("__")[1]
+    assert report.status != "passed" and report.score < report.max_score
+    assert check_id in failing(report), f"expected {check_id} to fail; failed: {failing(report)} ({report.reason})"
+    message = next(c.message for c in report.checks if c.id == check_id)
+    assert message and not message.startswith("not run"), message
+
+
+@pytest.mark.parametrize("ex", sorted(registry()), ids=str)
+def test_untouched_stub_gets_an_ordinary_failing_report(grade_file: GradeFile, ex: str) -> None:
+    report = grade_file(ex, ROOT / registry()[ex].folder / "solution.py")
+    assert report.status == "failed", report.reason
+    assert 0 <= report.score < report.max_score
