@@ -127,10 +127,36 @@ class Run:
         """Created processes that run Python code (forked copies or exec'd interpreters), not other programs."""
         return [p for p in self.processes if p.program is None or "python" in p.program.rsplit("/", 1)[-1]]
 
+    def workers(self) -> list[Proc]:
+        """Processes created for main that run the student's Python code: multiprocessing's own helpers
+        (resource tracker, forkserver) and exec'd programs (nslookup, ...) are left out."""
+        return [p for p in self.python_processes() if mp_helper(p) is None]
+
+    def created_for_main(self, p: Proc) -> bool:
+        """A child of main, or a child of main's forkserver (the forkserver start method forks workers there)."""
+        main = self.main
+        if main is None:
+            return False
+        if p.parent == main.pid:
+            return True
+        parent = self.proc(p.parent)
+        return parent is not None and parent.parent == main.pid and mp_helper(parent) == "forkserver"
+
     def grader_killed(self, p: Proc) -> bool:
         """True when `p` ended only because the grader stopped the run (time limit, leftovers)."""
         kt = self.outcome.kill_time
         return kt is not None and p.signal == "SIGKILL" and p.signal_sender is None and (p.end or 0) >= kt - 0.05
+
+
+def mp_helper(p: Proc) -> str | None:
+    """'resource tracker' or 'forkserver' when `p` is one of multiprocessing's own helper processes."""
+    for e in p.execs:
+        code = " ".join(e.argv)
+        if "multiprocessing.resource_tracker" in code:
+            return "resource tracker"
+        if "multiprocessing.forkserver" in code:
+            return "forkserver"
+    return None
 
 
 def names(procs: Iterable[Proc]) -> str:
@@ -179,7 +205,7 @@ def process_count(expected: int, *, what: str = "child process", created_by_main
     def check(run: Run) -> Verdict:
         if run.main is None:
             return fail("the program never started")
-        procs = run.children() if created_by_main else run.processes
+        procs = [p for p in (run.children() if created_by_main else run.processes) if mp_helper(p) is None]
         plural = what if expected == 1 else what + "es" if what.endswith("process") else what + "s"
         seen = f"main process {run.main.pid} created {len(procs)} ({names(procs)})"
         if len(procs) == expected:
@@ -191,7 +217,7 @@ def process_count(expected: int, *, what: str = "child process", created_by_main
 
 def children_reaped() -> Callable[[Run], Verdict]:
     def check(run: Run) -> Verdict:
-        procs = run.processes
+        procs = [p for p in run.processes if mp_helper(p) is None]
         if not procs:
             return fail("no child process was created, so none was reaped")
         unreaped = [p for p in procs if p.reaped_by != p.parent]
@@ -211,7 +237,11 @@ def nothing_left_running() -> Callable[[Run], Verdict]:
         main = run.main
         if main is None or main.end is None:
             return fail("main process never ended")
-        late = [p for p in run.processes if p.end is None or p.end > main.end + 1e-4]
+        # multiprocessing's helpers end by themselves once main is gone; they are not the student's
+        late = [
+            p for p in run.processes
+            if (p.end is None or p.end > main.end + 1e-4) and not (mp_helper(p) and p.exit_code is not None)
+        ]
         if not late:
             return ok(f"every process had ended when main process {main.pid} exited")
         parts = []

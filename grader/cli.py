@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import importlib
+import importlib.util
 import sys
 import traceback
 from pathlib import Path
@@ -130,6 +132,12 @@ def clean() -> None:
     from grader.sandbox.docker import connect, remove_strays
 
     out.print(f"removed {remove_strays(connect())} stray container(s)")
+
+
+# Command groups that live in their own modules: each defines register(app).
+for _name in ("doctor", "batch", "ci"):
+    if importlib.util.find_spec(f"grader.commands.{_name}") is not None:
+        importlib.import_module(f"grader.commands.{_name}").register(app)
 
 
 def main() -> None:

@@ -34,11 +34,21 @@ def start_dns(cfg, rundir):
     if not cfg.get("dns", True) or exe is None:
         return None, "dnsmasq not started"
     conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsmasq.conf")
+    pidfile = os.path.join(rundir, "dnsmasq.pid")
     res = subprocess.run(
-        [exe, "--conf-file=" + conf, "--log-facility=" + log, *cfg.get("dns_args", [])],
+        [exe, "--conf-file=" + conf, "--log-facility=" + log, "--pid-file=" + pidfile, *cfg.get("dns_args", [])],
         capture_output=True, text=True, timeout=5,
     )
     return log, (res.stderr.strip() or None) if res.returncode else None
+
+
+def stop_dns(rundir):
+    """dnsmasq runs as a daemon: stop it, so a run outside a container leaves nothing behind."""
+    try:
+        with open(os.path.join(rundir, "dnsmasq.pid")) as f:
+            os.kill(int(f.read().strip()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
 
 
 def set_limits(rl):
@@ -133,8 +143,9 @@ def main():
         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": cfg.get("workdir", "/tmp"), "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "USER": user, "LOGNAME": user,
     }
-    if cfg.get("start_method"):
+    if cfg.get("start_method"):  # tests only: sitecustomize forces the method in every interpreter
         env["GRADE_START_METHOD"] = cfg["start_method"]
+        env["PYTHONPATH"] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     started = time.time()
@@ -203,6 +214,7 @@ def main():
         kill_user(entry.pw_uid, entry.pw_gid, tracer.pid)
     with open(trace_path, "rb") as f:
         trace = f.read(cfg["trace_bytes"] + 1)
+    stop_dns(rundir)
     dns = ""
     if dns_log and os.path.exists(dns_log):
         with open(dns_log, "rb") as f:
