@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from grader import __version__
 from grader.catalog import course_root, registry, resolve, statement
@@ -83,7 +84,7 @@ def submit(
     sandbox: Annotated[str | None, typer.Option(help="docker, none or auto")] = None,
 ) -> None:
     """Grade one exercise: exit 0 at full marks, 1 otherwise."""
-    from grader.grading import grade, load_submission
+    from grader.grading import grade, load_submission, precheck, rejected
     from grader.reports.text import render
 
     ex = resolve(exercise)
@@ -94,7 +95,11 @@ def submit(
         file = root / ex.folder / "solution.py"
     source = load_submission(file)
     settings = settings_from(timeout_s=timeout, sandbox=sandbox)
-    report = grade(ex, source, sandbox=make_sandbox(settings), settings=settings, name=file.name)
+    problem = precheck(source, file.name)  # before any container: a syntax error needs no sandbox
+    if problem is not None:
+        report = rejected(ex, source, problem, name=file.name)
+    else:
+        report = grade(ex, source, sandbox=make_sandbox(settings), settings=settings, name=file.name)
     report.submission = str(file)
     if fmt is Format.json:
         print(report.model_dump_json(indent=2, exclude=None if tree else {"tree"}))
@@ -146,7 +151,7 @@ def main() -> None:
         rc = app(standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else 0)
     except GraderError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(Text.assemble(("error:", "bold red"), f" {e}"), soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -165,5 +170,5 @@ def main() -> None:
         log = Path.home() / ".cache" / "grade" / "crash.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(traceback.format_exc())
-        err.print(f"[bold red]unexpected error:[/] {type(e).__name__}: {e} — please report it with {log}")
+        err.print(Text.assemble(("unexpected error:", "bold red"), f" {type(e).__name__}: {e} — please report it with {log}"), soft_wrap=True)
         sys.exit(3)

@@ -6,7 +6,6 @@ Nothing a student's program does raises from here: crashes, hangs, floods and at
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 from grader import __version__
@@ -25,6 +24,8 @@ def load_submission(path: Path) -> bytes:
         raise SubmissionError(f"no file at {path} — pass the file with --file, or run from your course copy")
     if path.is_dir():
         raise SubmissionError(f"{path} is a folder — pass the solution's .py file with --file")
+    if not path.is_file():  # a FIFO or device would block or never end
+        raise SubmissionError(f"{path} is not a regular file — pass the solution's .py file with --file")
     try:
         return path.read_bytes()
     except OSError as err:
@@ -129,20 +130,22 @@ def judge(exercise: Exercise, outcome: RunOutcome, settings: Settings, *, sandbo
     )
 
 
+def rejected(exercise: Exercise, source: bytes, problem: str, *, name: str, sandbox: str = "none") -> Report:
+    """The report for a file that cannot run at all (see precheck): every check fails, nothing ran."""
+    return Report(
+        grader_version=__version__, exercise=exercise.id, status="failed", score=0, max_score=exercise.max_score,
+        checks=_not_run(exercise, problem), reason=problem, duration_s=0.0, sandbox=sandbox,
+        submission=name, sha256=hashlib.sha256(source).hexdigest(),
+    )
+
+
 def grade(exercise: Exercise, source: bytes, *, sandbox: Sandbox, settings: Settings, name: str = "solution.py") -> Report:
     """Grade one submission's bytes. Student faults become the report; only grader faults raise."""
-    digest = hashlib.sha256(source).hexdigest()
-    t0 = time.monotonic()
     problem = precheck(source, name)
     if problem is not None:
-        report = Report(
-            grader_version=__version__, exercise=exercise.id, status="failed", score=0, max_score=exercise.max_score,
-            checks=_not_run(exercise, problem), reason=problem, duration_s=0.0, sandbox=sandbox.name,
-        )
-    else:
-        outcome = sandbox.run(RunRequest(source=source, settings=settings, dns=exercise.needs_dns))
-        report = judge(exercise, outcome, settings, sandbox=sandbox.name)
-    report.sha256 = digest
+        return rejected(exercise, source, problem, name=name, sandbox=sandbox.name)
+    outcome = sandbox.run(RunRequest(source=source, settings=settings, dns=exercise.needs_dns))
+    report = judge(exercise, outcome, settings, sandbox=sandbox.name)
+    report.sha256 = hashlib.sha256(source).hexdigest()
     report.submission = name
-    _ = t0
     return report

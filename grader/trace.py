@@ -255,7 +255,8 @@ class _Parser:
         if tid != pid:  # a thread ended; the process lives on
             return
         p.end = t
-        p.blocked_in = None
+        if not _KILLED.match(rest):  # a killed process keeps the call it was blocked in when the signal came
+            p.blocked_in = None
         if m := _EXITED.match(rest):
             p.exit_code = int(m.group(1))
         elif m := _KILLED.match(rest):
@@ -293,7 +294,8 @@ class _Parser:
         ret = _ret(ret_text)
         p = self.proc(tid)
         if tid == p.pid:
-            p.blocked_in = None
+            # `wait4(17,  <unfinished ...>) = ?`: the call never returned, the process died in it
+            p.blocked_in = name if ret_text == "?" and args.endswith("<unfinished ...>") else None
         handler = getattr(self, f"on_{name}", None)
         if name in _CREATORS:
             self.created(tid, start, name, args, ret)

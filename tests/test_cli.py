@@ -1,0 +1,108 @@
+"""The `grade` command as users run it: exit codes, formats, and one clear line for each mistake."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+GRADE = [sys.executable, "-m", "grader"]
+
+
+def grade(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*GRADE, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
+    )
+
+
+def one_line_error(res: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_list_and_show() -> None:
+    res = grade("list")
+    assert res.returncode == 0 and "ex1" in res.stdout and "fork" in res.stdout
+    res = grade("show", "fork")
+    assert res.returncode == 0 and "os.fork()" in res.stdout and "子进程" in res.stdout
+
+
+def test_unknown_exercise_lists_the_known_ones() -> None:
+    one_line_error(grade("submit", "ex99"), "unknown exercise 'ex99'", "ex1 (fork)")
+
+
+def test_missing_file_and_folder_and_fifo(tmp_path: Path) -> None:
+    one_line_error(grade("submit", "ex1", "--file", str(tmp_path / "nope.py")), "no file at")
+    one_line_error(grade("submit", "ex1", "--file", str(tmp_path)), "is a folder")
+    os.mkfifo(tmp_path / "fifo.py")
+    one_line_error(grade("submit", "ex1", "--file", str(tmp_path / "fifo.py")), "not a regular file")
+
+
+def test_outside_a_course_checkout(tmp_path: Path) -> None:
+    one_line_error(grade("submit", "ex1", cwd=tmp_path), "not in a course checkout")
+
+
+def test_engine_down_says_how_to_start_it(tmp_path: Path) -> None:
+    res = grade("submit", "ex1", env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
+    one_line_error(res, "cannot reach the Docker engine", "dockerd")
+
+
+@pytest.mark.docker
+def test_missing_image_names_the_fix() -> None:
+    res = grade("submit", "ex1", "--file", "solutions/ex1_fork.py", env={"GRADE_IMAGE": "grade-runtime:missing"})
+    one_line_error(res, "grade-runtime:missing", "grade image build")
+
+
+@pytest.mark.docker
+def test_submit_reference_text_and_tree_exit_0() -> None:
+    res = grade("submit", "ex1", "--file", "solutions/ex1_fork.py", "--tree")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "PASSED" in res.stdout and "Score: 10/10" in res.stdout
+    assert "✔" in res.stdout and "✘" not in res.stdout
+    assert "process tree" in res.stdout and "via clone" in res.stdout and "reaped by" in res.stdout
+
+
+@pytest.mark.docker
+def test_submit_default_file_is_the_course_stub_and_fails_with_1(tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "exercises", course / "exercises")
+    res = grade("submit", "1", cwd=course / "exercises" / "ex1_fork")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "FAILED" in res.stdout and "created 0" in res.stdout
+
+
+@pytest.mark.docker
+def test_submit_json_is_the_documented_model() -> None:
+    res = grade("submit", "ex1", "--file", "tests/submissions/ex1_fork/fail__reaped__orphan.py", "--format", "json")
+    assert res.returncode == 1
+    data = json.loads(res.stdout)
+    assert {"exercise", "status", "score", "max_score", "checks", "output", "duration_s"} <= set(data)
+    assert data["exercise"] == "ex1_fork" and data["status"] == "failed"
+    check = next(c for c in data["checks"] if c["id"] == "reaped")
+    assert set(check) == {"id", "title", "passed", "score", "max_score", "message"} and not check["passed"]
+    assert "Process (" in data["output"] and "tree" not in data
+
+
+def test_syntax_error_is_reported_before_any_container(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nprint('x'\n")
+    res = grade("submit", "ex1", "--file", str(bad), env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
+    # the engine is unreachable, yet the syntax error is what the student hears about: no container was needed
+    assert res.returncode == 1, res.stderr
+    assert "syntax error in bad.py line 2" in res.stdout and "Traceback" not in res.stderr
+
+
+def test_version() -> None:
+    res = grade("--version")
+    assert res.returncode == 0 and res.stdout.startswith("grade ")
