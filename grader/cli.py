@@ -164,7 +164,8 @@ def main() -> None:
     except Exception as e:  # noqa: BLE001 — the last resort: a bug in the grader, not the user's fault
         import click
 
-        if isinstance(e, click.exceptions.ClickException):
+        # typer >= 0.20 raises its vendored copy of click's exceptions, not click's own
+        if isinstance(e, click.exceptions.ClickException) or type(e).__module__.startswith("typer._click"):
             e.show()
             sys.exit(2)
         log = Path.home() / ".cache" / "grade" / "crash.log"

@@ -6,6 +6,7 @@ Nothing a student's program does raises from here: crashes, hangs, floods and at
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from grader import __version__
@@ -70,36 +71,126 @@ def evaluate(exercise: Exercise, run: Run) -> list[CheckResult]:
 
 
 def _still_running(tree: Tree, outcome: RunOutcome) -> str:
-    alive = [p for p in tree.procs.values() if p.end is None or (outcome.kill_time and p.end >= outcome.kill_time - 0.05)]
-    parts = [f"{p.pid}" + (" (main)" if p.pid == tree.root else "") + (f" blocked in {p.blocked_in}" if p.blocked_in else "") for p in alive]
-    return ", ".join(parts) or "none"
+    """The processes alive when the run was stopped and what each was doing (from /proc, else the trace)."""
+
+    def label(pid: int) -> str:
+        return f"{pid}" + (" (main)" if pid == tree.root else "")
+
+    if outcome.blocked:
+        return ", ".join(f"{label(pid)} {what}" for pid, what in sorted(outcome.blocked.items()))
+    cut = (outcome.kill_time or float("inf")) - 0.05
+    alive = [p for p in tree.procs.values() if p.end is None or p.end >= cut]
+    return ", ".join(label(p.pid) + (f" blocked in {p.blocked_in}" if p.blocked_in else "") for p in alive) or "none"
+
+
+_UNTRACED_CLONE = re.compile(r"^(\d+)\s+\d+\.\d+ clone3?\(.*CLONE_UNTRACED")
+_RETURN = re.compile(r"\) = (-?\d+)")
+
+
+def untraced_clones(trace: str) -> list[int]:
+    """Children created with CLONE_UNTRACED (strace never follows them). Student output cannot forge these
+    lines: its writes appear inside write(...) calls, never at the start of a trace line."""
+    found: list[int] = []
+    waiting: set[str] = set()
+    for raw in trace.splitlines():
+        tid = raw.split(" ", 1)[0]
+        if _UNTRACED_CLONE.match(raw):
+            if raw.endswith("<unfinished ...>"):
+                waiting.add(tid)
+                continue
+        elif not (tid in waiting and " <... clone" in raw):
+            continue
+        waiting.discard(tid)
+        if (ret := _RETURN.search(raw)) and int(ret.group(1)) > 0:
+            found.append(int(ret.group(1)))
+    return found
+
+
+def tracer_errors(outcome: RunOutcome, tree: Tree) -> list[str]:
+    """strace's own complaints: trace lines, or stderr lines no traced process wrote (strace shares stderr)."""
+    traced = {ln.text.strip() for ln in tree.lines if ln.stream == "stderr"}
+    found = [p.split(": ", 1)[-1].strip("'\"") for p in tree.problems if "strace:" in p]
+    for line in outcome.stderr.decode("utf-8", "replace").splitlines():
+        if line.startswith("strace: ") and line.strip() not in traced:
+            found.append(line.strip())
+    return found
+
+
+_SIGKILL_CALL = re.compile(r"^\d+\s+\d+\.\d+ (?:kill|tkill|tgkill)\((-?\d+), (?:\d+, )?SIGKILL")
+
+
+_EAGAIN = re.compile(r"^\d+\s+\d+\.\d+ (?:<\.\.\. )?(?:fork|vfork|clone3?)\b.* = -1 EAGAIN")
+
+
+def failed_forks(trace: str) -> int:
+    """fork/clone calls refused for want of pids (a call cut short by a kill, `= ?`, is not one)."""
+    return sum(1 for line in trace.splitlines() if _EAGAIN.match(line))
+
+
+def sigkill_targets(trace: str) -> set[int]:
+    """Targets of every SIGKILL a traced process tried to send, finished or not (a self-kill never returns)."""
+    return {int(m.group(1)) for m in map(_SIGKILL_CALL.match, trace.splitlines()) if m}
+
+
+def _mib(n: float) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
 
 
 def classify(outcome: RunOutcome, tree: Tree, settings: Settings) -> tuple[Status | None, str | None]:
-    """The status a limit, a sandbox failure or a broken trace imposes; (None, None) lets the checks decide."""
-    forks = f"; fork failed {tree.failed_forks} times at the limit of {settings.pids} processes" if tree.failed_forks else ""
+    """The status a limit, a sandbox failure or a broken trace imposes; (None, None) lets the checks decide.
+
+    Fail closed: whatever makes the trace incomplete or untrustworthy is an error, never full marks.
+    """
     if outcome.infra_error:
         return "error", outcome.infra_error
-    if outcome.untraced:
-        return "error", f"processes {outcome.untraced} ran outside the tracer — a run that hides from the trace cannot be graded"
+    hidden = untraced_clones(outcome.trace)
+    if outcome.untraced or hidden or outcome.kill_reason == "untraced":
+        pids = sorted(set(outcome.untraced) | set(hidden))
+        who = f"processes {', '.join(map(str, pids))}" if pids else "a process"
+        return "error", f"untraced: {who} ran outside the tracer — a run that hides from the trace cannot be graded"
+    if errors := tracer_errors(outcome, tree):
+        return "error", f"the tracer failed ({errors[0][:200]}) — the run cannot be judged"
     reason = outcome.kill_reason
-    if reason == "trace-limit" or outcome.trace_truncated:
-        what = "too many processes" if tree.failed_forks else "too much activity"
-        return "error", f"{what}: the trace passed its limit of {settings.trace_bytes >> 20} MiB and the run was stopped{forks}"
-    if reason == "output-limit":
-        total = (outcome.stdout_bytes + outcome.stderr_bytes) / (1 << 20)
-        return "error", f"output limit: the program printed {total:.1f} MiB and was stopped (output is capped at {settings.output_bytes >> 20} MiB)"
-    if reason == "untraced":
-        return "error", "a process kept the output open after the traced program ended: it escaped the tracer"
-    if reason == "timeout":
-        return "timeout", f"time limit of {settings.timeout_s:g}s reached; still running: {_still_running(tree, outcome)}{forks}"
-    oom = [p for p in tree.procs.values() if p.signal == "SIGKILL" and p.signal_sender is None and not (outcome.kill_time and (p.end or 0) >= outcome.kill_time - 0.05)]
-    if outcome.oom_killed or oom:
-        who = f": process {oom[0].pid} was killed by the kernel" if oom else ""
+    printed = outcome.stdout_bytes + outcome.stderr_bytes
+    if reason == "output-limit" or (reason == "trace-limit" and printed > settings.output_bytes):
+        return "error", (
+            f"output limit: the program printed {_mib(printed)} and was stopped "
+            f"(output is kept up to {_mib(settings.output_bytes)} and stopped at {_mib(settings.output_stop_bytes)})"
+        )
+    if refused := failed_forks(outcome.trace):
+        then = f"; the time limit of {settings.timeout_s:g}s was then reached" if reason == "timeout" else ""
+        return "error", (
+            f"too many processes: creating a process or thread failed {refused} times (EAGAIN) "
+            f"at the limit of {settings.pids} processes and threads{then}"
+        )
+    aimed = sigkill_targets(outcome.trace)
+    groups = min(aimed, default=0) < -1  # kill(-pgid): any process may have been in that group
+    oom = [
+        p for p in tree.procs.values()
+        if p.signal == "SIGKILL" and p.signal_sender is None and not aimed & {p.pid, 0, -1} and not groups
+        and not (outcome.kill_time and (p.end or 0) >= outcome.kill_time - 0.05)
+    ]
+    # the memory cgroup's count is authoritative where the sandbox could read it; else a SIGKILL nobody sent
+    if outcome.oom_killed or (oom and outcome.oom_kills is None):
+        who = f": process {oom[0].pid} was killed by the kernel (SIGKILL, no sender)" if oom else ""
         return "error", f"memory limit of {settings.memory_mb} MiB exceeded{who}"
+    if reason == "trace-limit" or outcome.trace_truncated:
+        return "error", f"too much activity: the trace passed its limit of {_mib(settings.trace_bytes)}; run stopped"
+    if reason == "timeout":
+        flood = f"; it printed {_mib(printed)} (output limit)" if printed > settings.output_bytes else ""
+        alive = _still_running(tree, outcome)
+        return "timeout", f"time limit of {settings.timeout_s:g}s reached; alive: {alive}{flood}"
+    if tree.truncated:
+        return "error", "the trace is truncated (the tracer was stopped mid-line) — the run cannot be judged"
     fatal = [p for p in tree.problems if p.startswith(("the trace is empty", "the trace has no end"))]
     if fatal:
         return "error", fatal[0] + " — the run cannot be judged"
+    if reason == "leftover":
+        main_end = tree.main.end if tree.main and tree.main.end else 0.0
+        late = [p for p in tree.procs.values() if p.pid != tree.root and (p.end is None or p.end > main_end)]
+        who = ", ".join(str(p.pid) for p in late[:8]) or "some"
+        grace = settings.grace_s
+        return None, f"processes outlived main: {who} ran on {grace:g}s after main exited; killed by the grader"
     return None, None
 
 

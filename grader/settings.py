@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     memory_mb: int = Field(256, ge=32, description="memory, swap included")
     cpus: float = Field(1.0, gt=0, description="CPU quota")
     output_bytes: int = Field(1 << 20, ge=1024, description="stdout and stderr kept, each")
+    output_stop_bytes: int = Field(8 << 20, ge=1024, description="stdout + stderr after which the run is stopped")
     trace_bytes: int = Field(32 << 20, ge=1 << 16, description="size of the trace before the run is stopped")
     tmpfs_mb: int = Field(16, ge=1, description="size of the writable /tmp")
     tmpfs_inodes: int = Field(2048, ge=64, description="files in /tmp")

@@ -19,9 +19,9 @@ def the_child(run: Run) -> Proc | None:
 
 
 def since(run: Run, t: float | None) -> str:
-    """A trace time as seconds after main started, which is what a student can relate to."""
+    """A trace time as seconds after main started, as the --tree view shows them (absolute times mean nothing)."""
     base = run.main.start if run.main and run.main.start is not None else 0.0
-    return "never" if t is None else f"{t - base:.3f}s"
+    return "never" if t is None else f"{t - base:.4f}s"
 
 
 def one_child(run: Run) -> Verdict:
@@ -30,18 +30,23 @@ def one_child(run: Run) -> Verdict:
         return fail("the program never started")
     kids = run.workers()
     if len(kids) == 1:
-        return ok(f"main process {main.pid} created one child process ({kids[0].pid}), besides multiprocessing's helpers")
+        return ok(
+            f"main process {main.pid} created one child process ({kids[0].pid}), besides multiprocessing's helpers"
+        )
     if not kids:
         ran_here = [m for m in run.find(CHILD) if m.line.pid == main.pid]
         hint = (
             f"run_proc ran inside main itself (main printed {ran_here[0].line.text.strip()!r})"
-            if ran_here else "no process ran run_proc"
+            if ran_here
+            else "no process ran run_proc"
         )
         return fail(
             f"main process {main.pid} created no child process; {hint} — create "
             "p = Process(target=run_proc, args=('test',)) and call p.start()"
         )
-    return fail(f"main process {main.pid} created {len(kids)} child processes ({names(kids)}); expected exactly one Process")
+    return fail(
+        f"main process {main.pid} created {len(kids)} child processes ({names(kids)}); expected exactly one Process"
+    )
 
 
 def child_line(run: Run) -> Verdict:
@@ -51,10 +56,15 @@ def child_line(run: Run) -> Verdict:
     if child is None:
         return fail(f"expected exactly one child process to print {str(CHILD)!r}; main created {len(run.workers())}")
     if not run.created_for_main(child):
-        return fail(f"child {child.pid} was created by process {child.parent}, not for main ({main.pid}) — start the Process from main")
+        return fail(
+            f"child {child.pid} was created by process {child.parent}, not for main ({main.pid}) — "
+            "start the Process from main"
+        )
     verdict = printed(run, CHILD, child, {"pid": (child.pid, "its real PID")}, who="child")
     if not verdict.passed and any(m.int("pid") == main.pid for m in run.find(CHILD) if m.line.pid == child.pid):
-        return fail(f"{verdict.message} — that is the parent's PID; print os.getpid() inside run_proc, which runs in the child")
+        return fail(
+            f"{verdict.message} — that is the parent's PID; print os.getpid() inside run_proc, which runs in the child"
+        )
     return verdict
 
 
@@ -87,7 +97,9 @@ def end_line(run: Run) -> Verdict:
             f"main printed {str(END)!r} at {since(run, said)}, but child {child.pid} was still running until "
             f"{since(run, child.end)} — call p.join() before printing it"
         )
-    return ok(f"main printed {str(END)!r} at {since(run, said)}, after child {child.pid} ended at {since(run, child.end)}")
+    return ok(
+        f"main printed {str(END)!r} at {since(run, said)}, after child {child.pid} ended at {since(run, child.end)}"
+    )
 
 
 def child_exit(run: Run) -> Verdict:
@@ -96,7 +108,9 @@ def child_exit(run: Run) -> Verdict:
         return fail(f"expected exactly one child process; main created {len(run.workers())}")
     if child.exit_code == 0:
         return ok(f"child {child.pid} exited with status 0")
-    return fail(f"child {child.pid} {child.describe_end()}; expected it to return from run_proc normally (exit status 0)")
+    return fail(
+        f"child {child.pid} {child.describe_end()}; expected it to return from run_proc normally (exit status 0)"
+    )
 
 
 EXERCISE = Exercise(

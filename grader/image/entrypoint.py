@@ -7,6 +7,7 @@ by root into a root-only folder, so the student can neither forge nor read the r
 """
 
 import base64
+import contextlib
 import json
 import os
 import pwd
@@ -61,19 +62,31 @@ def set_limits(rl):
 
 def proc_state(pid):
     try:
-        with open("/proc/%d/stat" % pid) as f:
+        with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return None
 
 
-def child_of(ppid):
+def uid_of(pid):
     try:
-        with open("/proc/%d/task/%d/children" % (ppid, ppid)) as f:
-            kids = f.read().split()
-        return int(kids[0]) if kids else None
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def child_of(ppid, uid):
+    """strace's child running as the student: the submission's main process.
+
+    strace forks short-lived probe children of its own (as root) at start: those are not main.
+    """
+    try:
+        with open(f"/proc/{ppid}/task/{ppid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
     except OSError:
         return None
+    return next((k for k in kids if uid_of(k) == uid), None)
 
 
 def processes_of(uid):
@@ -82,7 +95,7 @@ def processes_of(uid):
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                with open("/proc/%s/status" % name) as f:
+                with open(f"/proc/{name}/status") as f:
                     fields = dict(line.split(":", 1) for line in f if ":" in line)
             except OSError:
                 continue
@@ -91,30 +104,119 @@ def processes_of(uid):
     return found
 
 
-def kill_user(uid, gid, pgid):
-    """SIGKILL every process of the student: as the student, kill(-1) reaches all of them at once.
+# kernel wait channels (/proc/PID/wchan) in the words a student knows
+WCHAN = {
+    "do_wait": "waiting for a child (wait)", "hrtimer_nanosleep": "sleeping (time.sleep)",
+    "do_nanosleep": "sleeping (time.sleep)", "pipe_read": "reading a pipe", "pipe_write": "writing a full pipe",
+    "futex_wait_queue": "waiting on a lock (futex)", "futex_wait_queue_me": "waiting on a lock (futex)",
+    "do_sys_poll": "polling (select/poll)", "do_select": "polling (select/poll)", "ep_poll": "polling (epoll)",
+    "do_signal_stop": "stopped by a signal", "sigsuspend": "waiting for a signal (pause)",
+    "ptrace_stop": "held at a system call or a stop signal", "unix_stream_read_generic": "reading a socket",
+}
 
-    kill(-1) from a helper that took the student's uid is the one call a fork bomb cannot outrun one
-    process at a time. Without root (same uid as us) we fall back to the process group.
+
+def snapshot(uid):
+    """What each live student process was doing when the run was stopped: pid -> description.
+
+    /proc/PID/wchan is readable across users (unlike /proc/PID/syscall): the kernel function it waits in.
     """
-    if os.getuid() != 0:
+    seen = {}
+    for pid in processes_of(uid):
+        state = proc_state(pid)
         try:
-            os.killpg(pgid, signal.SIGKILL)
+            with open(f"/proc/{pid}/wchan") as f:
+                wchan = f.read().strip()
         except OSError:
-            pass
-        return
-    helper = os.fork()
-    if helper == 0:
+            wchan = ""
+        if state == "R":
+            seen[pid] = "running on the CPU"
+        elif state == "T":
+            seen[pid] = "stopped by a signal"
+        elif wchan and wchan != "0":
+            seen[pid] = WCHAN.get(wchan, f"blocked in {wchan}")
+        else:
+            seen[pid] = "sleeping"
+    return seen
+
+
+def oom_kills():
+    """How many processes the kernel's OOM killer ended in this container (cgroup v2 or v1), or None."""
+    for path in ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    name, _, value = line.partition(" ")
+                    if name == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+class Killer:
+    """SIGKILLs every process of the student, even when a fork bomb has used up the pids limit.
+
+    kill(-1) sent *as the student* reaches all of its processes at once: the one call a fork bomb cannot
+    outrun one process at a time. The helper that sends it is forked before the student starts (later,
+    at the pids limit, fork fails), and stays root until it is told to fire, so the student cannot kill
+    it first. Later calls fork a new helper, or, if that fails too, stop then kill each process as root.
+    """
+
+    def __init__(self, uid, gid, pgid):
+        self.uid, self.gid, self.pgid = uid, gid, pgid
+        self.root = os.getuid() == 0
+        self.ready = self.helper = None
+        if self.root:
+            r, self.ready = os.pipe()
+            self.helper = os.fork()
+            if self.helper == 0:  # holds nothing but its trigger: no pipe of ours stays open through it
+                os.closerange(3, r)
+                os.closerange(r + 1, 65536)
+                if os.read(r, 1):
+                    self._fire()
+                os._exit(0)
+            os.close(r)
+
+    def _fire(self):
         try:
             os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
+            os.setgid(self.gid)
+            os.setuid(self.uid)
             for _ in range(2000):
                 os.kill(-1, signal.SIGKILL)
         except OSError:
             pass
-        os._exit(0)
-    os.waitpid(helper, 0)
+
+    def kill(self):
+        if not self.root:  # same uid as the student: the process group is what we can reach
+            with contextlib.suppress(OSError):
+                os.killpg(self.pgid, signal.SIGKILL)
+            return
+        if self.ready is not None:
+            os.write(self.ready, b"k")
+            os.close(self.ready)
+            self.ready = None
+            os.waitpid(self.helper, 0)
+            return
+        try:
+            helper = os.fork()
+        except OSError:  # pids limit reached: freeze each process as root, then kill them all
+            for sig in (signal.SIGSTOP, signal.SIGKILL):
+                for _ in range(3):
+                    for pid in processes_of(self.uid):
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, sig)
+            return
+        if helper == 0:
+            self._fire()
+            os._exit(0)
+        os.waitpid(helper, 0)
+
+    def close(self):
+        if self.ready is not None:  # never fired: the helper exits without killing
+            os.close(self.ready)
+            self.ready = None
+            os.waitpid(self.helper, 0)
 
 
 def main():
@@ -146,6 +248,8 @@ def main():
     if cfg.get("start_method"):  # tests only: sitecustomize forces the method in every interpreter
         env["GRADE_START_METHOD"] = cfg["start_method"]
         env["PYTHONPATH"] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+    oom_before = oom_kills()
+    killer = Killer(entry.pw_uid, entry.pw_gid, 0)  # forked now: at the pids limit fork fails
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     started = time.time()
@@ -153,14 +257,16 @@ def main():
         cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, env=env, cwd=cfg.get("workdir", "/tmp"),
         preexec_fn=set_limits(cfg.get("rlimits", {})), start_new_session=True, close_fds=True,
     )
+    killer.pgid = tracer.pid
     os.close(out_w)
     os.close(err_w)
     caps = {out_r: cfg["output_bytes"], err_r: cfg["output_bytes"]}
     kept = {out_r: bytearray(), err_r: bytearray()}
     total = {out_r: 0, err_r: 0}
     open_fds = [out_r, err_r]
-    deadline = time.monotonic() + cfg["timeout"]
+    deadline = time.monotonic() + cfg["timeout"]  # restarted when main appears: its first exec
     main_pid = main_gone = kill_reason = kill_time = killed_at = None
+    blocked = {}
     status = None
     tracer_done = 0.0
     while True:
@@ -183,9 +289,12 @@ def main():
         if status is not None and killed_at is None and now - tracer_done > 0.5:
             # strace is gone but a pipe is still open: something escaped the tracer. Kill it.
             kill_reason, kill_time, killed_at = "untraced", time.time(), now
-            kill_user(entry.pw_uid, entry.pw_gid, tracer.pid)
+            blocked = snapshot(entry.pw_uid) if root else {}
+            killer.kill()
         if main_pid is None:
-            main_pid = child_of(tracer.pid)
+            main_pid = child_of(tracer.pid, entry.pw_uid)
+            if main_pid is not None:
+                deadline = now + cfg["timeout"]
         elif main_gone is None and proc_state(main_pid) in (None, "Z", "X"):
             main_gone = now
         reason = None
@@ -199,8 +308,9 @@ def main():
             reason = "leftover"
         if reason and killed_at is None:
             kill_reason, kill_time, killed_at = reason, time.time(), now
+            blocked = snapshot(entry.pw_uid) if root else {}
         if killed_at is not None and status is None:
-            kill_user(entry.pw_uid, entry.pw_gid, tracer.pid)
+            killer.kill()
             if now - killed_at > 3:
                 tracer.kill()  # strace itself will not finish; its log so far is what we have
         if killed_at is not None and now - killed_at > 5:
@@ -209,12 +319,14 @@ def main():
         tracer.kill()
         status = tracer.wait()
     ended = time.time()
+    killer.close()
     survivors = processes_of(entry.pw_uid) if root else []
     if survivors:  # alive after the tracer ended: they ran outside the trace
-        kill_user(entry.pw_uid, entry.pw_gid, tracer.pid)
+        killer.kill()
     with open(trace_path, "rb") as f:
         trace = f.read(cfg["trace_bytes"] + 1)
     stop_dns(rundir)
+    oom_after = oom_kills()
     dns = ""
     if dns_log and os.path.exists(dns_log):
         with open(dns_log, "rb") as f:
@@ -226,7 +338,8 @@ def main():
         "stderr": base64.b64encode(bytes(kept[err_r])).decode(), "stderr_bytes": total[err_r],
         "trace_z": base64.b64encode(zlib.compress(trace[: cfg["trace_bytes"]], 3)).decode(),
         "trace_bytes": len(trace), "trace_truncated": len(trace) > cfg["trace_bytes"],
-        "dns_log": dns, "dns_error": dns_error, "untraced": survivors,
+        "dns_log": dns, "dns_error": dns_error, "untraced": survivors, "blocked": blocked,
+        "oom_kills": None if oom_after is None else oom_after - (oom_before or 0),
     }
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
     sys.stdout.flush()

@@ -39,7 +39,9 @@ class RunOutcome(BaseModel):
     dns_log: str = ""
     dns_error: str | None = None
     untraced: list[int] = Field(default_factory=list)
+    blocked: dict[int, str] = Field(default_factory=dict)  # pid -> what it was doing when the run was stopped
     oom_killed: bool = False
+    oom_kills: int | None = None  # counted by the container's memory cgroup; None where unreadable
     infra_error: str | None = None
     wall_s: float = 0.0
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
+import contextlib
 import json
+import signal
 import threading
 import time
 import uuid
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import docker
@@ -27,9 +31,10 @@ _live: set[str] = set()
 _live_lock = threading.Lock()
 
 
-def connect(timeout: float = 60) -> docker.DockerClient:
+def connect(timeout: float = 60, *, pool_size: int = 10) -> docker.DockerClient:
     try:
-        client = docker.from_env(timeout=int(timeout))
+        # one pooled connection per concurrent run (batch --jobs), or runs queue for a connection
+        client = docker.from_env(timeout=int(timeout), max_pool_size=pool_size)
         client.ping()
     except (docker.errors.DockerException, requests.exceptions.RequestException) as err:
         raise EngineUnavailable(f"cannot reach the Docker engine — {ENGINE_HINT}") from err
@@ -40,28 +45,40 @@ def remove_strays(client: docker.DockerClient) -> int:
     """Remove containers left by a grader that was killed outright; returns how many."""
     strays = client.containers.list(all=True, filters={"label": LABEL})
     for c in strays:
-        try:
+        with contextlib.suppress(docker.errors.APIError):
             c.remove(force=True, v=True)
-        except docker.errors.APIError:
-            pass
     return len(strays)
 
 
 class DockerSandbox:
     name = "docker"
 
-    def __init__(self, settings: Settings, *, progress: Any = None) -> None:
+    def __init__(self, settings: Settings, *, progress: Any = None, pool_size: int = 10) -> None:
         self.settings = settings
-        self.client = connect()
+        self.client = connect(pool_size=pool_size)
         self.image = settings.image or ensure_image(self.client, progress=progress or (lambda msg: None))
         self._profile = profile_json()
+        self.last_container: str | None = None  # id of the latest run's container, for tests and tools
+
+    def stop_all(self) -> int:
+        """Remove the containers this process is running now (a batch's Ctrl-C); their runs end at once."""
+        with _live_lock:
+            ids = list(_live)
+        for cid in ids:
+            try:
+                self.client.api.remove_container(cid, force=True, v=True)
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                pass
+        return len(ids)
 
     def _create(self, request: RunRequest) -> Any:
         s = request.settings
         if len(request.source) > MAX_SOURCE:
-            raise SubmissionError(f"the submission is {len(request.source)} bytes; the limit is {MAX_SOURCE} — is it the right file?")
+            size = len(request.source)
+            raise SubmissionError(f"the submission is {size} bytes; the limit is {MAX_SOURCE} — is it the right file?")
         config = entrypoint_config(request, script="/submission/solution.py", rundir="/run/grade", workdir="/tmp")
         config["source_z"] = base64.b64encode(zlib.compress(request.source)).decode()
+        config["output_kill_bytes"] = s.output_stop_bytes
         return self.client.containers.create(
             self.image,
             environment={"GRADE_CONFIG": json.dumps(config)},
@@ -90,35 +107,102 @@ class DockerSandbox:
 
     def run(self, request: RunRequest) -> RunOutcome:
         s = request.settings
-        t0 = time.monotonic()
-        try:
-            container = self._create(request)
-        except docker.errors.ImageNotFound as err:
-            raise ImageError(f"image {self.image} is missing — build it with `grade image build`") from err
-        except (docker.errors.APIError, requests.exceptions.RequestException) as err:
-            return RunOutcome(infra_error=f"could not create the container: {err}")
-        with _live_lock:
-            _live.add(container.id)
+        with _terminate_as_interrupt():
+            try:
+                container = self._create(request)
+            except docker.errors.ImageNotFound as err:
+                raise ImageError(f"image {self.image} is missing — build it with `grade image build`") from err
+            except (docker.errors.APIError, requests.exceptions.RequestException) as err:
+                return RunOutcome(infra_error=f"could not create the container: {err}")
+            self.last_container = container.id
+            with _live_lock:
+                _live.add(container.id)
+            try:
+                return self._run(container, s)
+            finally:
+                destroy(container)
+                with _live_lock:
+                    _live.discard(container.id)
+
+    def _run(self, container: Any, s: Settings) -> RunOutcome:
         try:
             container.start()
             try:
                 container.wait(timeout=s.timeout_s + s.start_margin_s)
             except requests.exceptions.RequestException:
-                # the entrypoint did not finish in time: stop everything the hard way
-                container.kill()
-                return RunOutcome(kill_reason="timeout", infra_error="the container did not end by itself and was killed")
+                # the entrypoint did not finish in time: stop everything the hard way (destroy() removes it)
+                _signal(container, "SIGCONT")
+                _signal(container, "SIGKILL")
+                why = "the container did not end by itself and was killed"
+                return RunOutcome(kill_reason="timeout", infra_error=why)
             container.reload()
             logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
             outcome = RunOutcome.from_entrypoint(logs)
-            outcome.oom_killed = bool(container.attrs["State"].get("OOMKilled"))
+            outcome.oom_killed = bool(container.attrs["State"].get("OOMKilled") or outcome.oom_kills)
             return outcome
         except (docker.errors.APIError, requests.exceptions.RequestException) as err:
             return RunOutcome(infra_error=f"the Docker engine failed during the run: {err}")
-        finally:
+
+
+def _signal(container: Any, sig: str) -> None:
+    # already stopped, or the engine is gone: destroy() decides
+    with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+        container.kill(signal=sig)
+
+
+def destroy(container: Any, *, attempts: int = 20) -> bool:
+    """Kill and remove a container with its volumes, retrying: True once it is gone.
+
+    A second Ctrl-C while this runs is held back until the container is gone, so an impatient user
+    cannot leave one behind; a container the engine cannot remove keeps its label for `grade clean`.
+    """
+    interrupted = False
+    try:
+        for i in range(attempts):
             try:
                 container.remove(force=True, v=True)
+                return True
+            except docker.errors.NotFound:
+                return True
             except (docker.errors.APIError, requests.exceptions.RequestException):
-                pass  # a stray keeps its label; `grade clean` and the next start remove it
-            with _live_lock:
-                _live.discard(container.id)
-            _ = t0
+                _signal(container, "SIGCONT")  # a frozen process group must run to die
+                time.sleep(min(0.1 * (i + 1), 1.0))
+            except KeyboardInterrupt:
+                interrupted = True
+        return False
+    finally:
+        if interrupted:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a closed terminal, a CI cancel) cleans up like Ctrl-C instead of killing us outright."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@atexit.register
+def _remove_live() -> None:
+    """Last resort at interpreter exit: containers of runs that never reached their cleanup."""
+    with _live_lock:
+        ids = list(_live)
+    if not ids:
+        return
+    try:
+        client = docker.from_env(timeout=10)
+    except docker.errors.DockerException:
+        return
+    for cid in ids:
+        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+            client.api.remove_container(cid, force=True, v=True)

@@ -1,0 +1,227 @@
+"""Many submissions: find each student's files, grade them concurrently, store each result as it comes, resume."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from grader import __version__
+from grader.catalog import Exercise
+from grader.errors import GraderError, SubmissionError
+from grader.grading import _not_run, grade
+from grader.layouts import Found, find, student_of
+from grader.report import Report
+from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
+from grader.settings import Settings
+from grader.store import Row, Store, now
+
+RETRIES = 2  # infrastructure failures are retried this many times before the cell is recorded as `error`
+BACKOFF_S = 1.0
+
+
+def default_jobs() -> int:
+    """Measured with bench/bench_batch.py: runs mostly wait on the engine and on sleeping programs, so
+    about 3 runs per core keep the machine busy without the engine itself becoming the bottleneck."""
+    return max(2, min(16, 3 * (os.cpu_count() or 1)))
+
+
+@dataclass(frozen=True)
+class Cell:
+    student: str
+    exercise: Exercise
+    found: Found | None  # None: the student handed in nothing for this exercise
+    source: bytes = b""
+    sha256: str = ""
+    others: tuple[Found, ...] = ()  # candidates the rule order passed over
+
+
+@dataclass
+class Summary:
+    planned: int = 0
+    skipped: int = 0  # already graded with the same file and grader version
+    counts: Counter[str] = field(default_factory=Counter)
+    infra: list[Row] = field(default_factory=list)  # cells whose run the infrastructure failed
+    interrupted: bool = False
+    removed: int = 0  # containers removed on interruption
+    elapsed_s: float = 0.0
+
+
+class Observer(Protocol):
+    """What the batch tells its caller as it goes; the CLI draws a progress bar from it."""
+
+    def planned(self, total: int, skipped: int) -> None: ...
+    def started(self, cell: Cell) -> None: ...
+    def finished(self, cell: Cell, row: Row) -> None: ...
+    def retrying(self, cell: Cell, attempt: int, cause: str) -> None: ...
+
+
+class NullObserver:
+    def planned(self, total: int, skipped: int) -> None: ...
+    def started(self, cell: Cell) -> None: ...
+    def finished(self, cell: Cell, row: Row) -> None: ...
+    def retrying(self, cell: Cell, attempt: int, cause: str) -> None: ...
+
+
+def students(root: Path) -> dict[str, list[Path]]:
+    """student id -> the folders and files that are theirs: one sub-folder each, plus top-level Moodle or
+    Canvas download files grouped by the student their name gives."""
+    if not root.is_dir():
+        raise GraderError(f"{root} is not a folder — pass the folder holding one sub-folder per student")
+    found: dict[str, list[Path]] = {}
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir():
+            found.setdefault(entry.name, []).append(entry)
+        elif entry.suffix == ".py" and (who := student_of(entry.name)):
+            found.setdefault(who, []).append(entry)
+    if not found:
+        raise GraderError(f"no student folders in {root} — it should hold one sub-folder per student")
+    return found
+
+
+def discover(root: Path, exercises: Sequence[Exercise]) -> list[Cell]:
+    """Every (student, exercise) cell, in student order, with the file's bytes and hash."""
+    cells = []
+    for student, places in students(root).items():
+        chosen = find(places, exercises)
+        for ex in exercises:
+            if ex.id not in chosen:
+                cells.append(Cell(student, ex, None))
+                continue
+            best, rest = chosen[ex.id]
+            try:
+                source = best.path.read_bytes()
+            except OSError as err:
+                raise SubmissionError(f"cannot read {best.path}: {err.strerror} — check its permissions") from err
+            cells.append(Cell(student, ex, best, source, hashlib.sha256(source).hexdigest(), tuple(rest)))
+    return cells
+
+
+class _Retrying:
+    """The sandbox, with bounded retries of infrastructure failures; remembers the last cause."""
+
+    def __init__(self, inner: Sandbox, stop: threading.Event, on_retry: Callable[[int, str], None]) -> None:
+        self.inner, self.stop, self.on_retry = inner, stop, on_retry
+        self.name = inner.name
+        self.cause: str | None = None
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        for attempt in range(RETRIES + 1):
+            try:
+                outcome = self.inner.run(request)
+            except SubmissionError:
+                raise
+            except Exception as err:  # noqa: BLE001 — an engine or image failure: the cell's `error`, not the batch's
+                outcome = RunOutcome(infra_error=f"{type(err).__name__}: {err}")
+            # a container killed for outliving its time is the program's doing, not the engine's
+            if not outcome.infra_error or outcome.kill_reason == "timeout":
+                self.cause = None
+                return outcome
+            self.cause = outcome.infra_error
+            if attempt < RETRIES and not self.stop.is_set():
+                self.on_retry(attempt + 1, outcome.infra_error)
+                self.stop.wait(BACKOFF_S * 2**attempt)
+            if self.stop.is_set():
+                break
+        return outcome
+
+
+def _row(cell: Cell, report: Report | None, infra: str | None) -> Row:
+    if report is None:
+        return Row(cell.student, cell.exercise.id, "", __version__, "missing", 0.0, cell.exercise.max_score,
+                   "no file for this exercise", False, None, None, None, 0.0, now(), 1)
+    return Row(cell.student, cell.exercise.id, cell.sha256, __version__, report.status, report.score, report.max_score,
+               report.reason, infra is not None, str(cell.found.path) if cell.found else None,
+               cell.found.detail if cell.found else None, report.model_dump_json(), report.duration_s, now(), 1)
+
+
+def grade_cell(cell: Cell, sandbox: Sandbox, settings: Settings, stop: threading.Event,
+               on_retry: Callable[[int, str], None]) -> Row:
+    """One cell, never raising for the student's faults nor the engine's: those are the row's status."""
+    if cell.found is None:
+        return _row(cell, None, None)
+    retrying = _Retrying(sandbox, stop, on_retry)
+    try:
+        report = grade(cell.exercise, cell.source, sandbox=retrying, settings=settings, name=cell.found.path.name)
+    except SubmissionError as err:  # e.g. a file over the size limit: the student's fault, a failed cell
+        report = Report(grader_version=__version__, exercise=cell.exercise.id, status="failed", score=0,
+                        max_score=cell.exercise.max_score, checks=_not_run(cell.exercise, str(err)), reason=str(err),
+                        duration_s=0.0, sha256=cell.sha256, submission=cell.found.path.name)
+    if retrying.cause is not None:
+        report.reason = f"infrastructure failure after {RETRIES + 1} attempts: {retrying.cause}"
+    return _row(cell, report, retrying.cause)
+
+
+def run_batch(cells: Sequence[Cell], *, store: Store, sandbox: Sandbox, settings: Settings, jobs: int,
+              regrade: bool = False, observer: Observer | None = None) -> Summary:
+    """Grade the cells `jobs` at a time, storing each result the moment it is known. Ctrl-C stops taking
+    work, removes the running containers and returns with `interrupted` set; finished results stay."""
+    obs = observer or NullObserver()
+    summary = Summary(planned=len(cells))
+    t0 = time.monotonic()
+    todo = []
+    for cell in cells:
+        old = None if regrade else store.done(cell.student, cell.exercise.id, cell.sha256, __version__)
+        if old is not None:
+            store.mark(cell.student, cell.exercise.id, cell.sha256, __version__)
+            summary.skipped += 1
+            summary.counts[old.status] += 1
+        else:
+            todo.append(cell)
+    obs.planned(len(cells), summary.skipped)
+    stop = threading.Event()
+
+    def work(cell: Cell) -> Row:
+        if stop.is_set():
+            raise _Cancelled
+        obs.started(cell)
+        return grade_cell(cell, sandbox, settings, stop, lambda n, cause: obs.retrying(cell, n, cause))
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
+    pending: dict[Future[Row], Cell] = {}
+    try:
+        pending = {pool.submit(work, cell): cell for cell in todo}
+        while pending:
+            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in done:
+                cell = pending.pop(fut)
+                row = fut.result()
+                store.put(row)
+                summary.counts[row.status] += 1
+                if row.infra:
+                    summary.infra.append(row)
+                obs.finished(cell, row)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        try:
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            summary.removed = _stop_running(sandbox)
+            wait(pending, timeout=settings.start_margin_s)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    finally:
+        pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
+        summary.elapsed_s = time.monotonic() - t0
+    return summary
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _stop_running(sandbox: Sandbox) -> int:
+    """Remove the containers this batch is running, if the sandbox can (the Docker one can)."""
+    stop_all = getattr(sandbox, "stop_all", None)
+    return int(stop_all()) if callable(stop_all) else 0

@@ -1,0 +1,173 @@
+"""Instructor commands: `batch` grades a class folder; `export`, `feedback` and `report` read its database."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from grader.batch import Cell, Summary, default_jobs, discover, run_batch
+from grader.catalog import registry, resolve
+from grader.errors import GraderError
+from grader.store import Row, Store, open_existing
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+DB = Annotated[Path, typer.Option("--db", help="the results database", dir_okay=False)]
+
+
+class ExportFormat(str, enum.Enum):
+    csv = "csv"
+    canvas = "canvas"
+    moodle = "moodle"
+    json = "json"
+
+
+class BarObserver:
+    """The batch's observer drawn as a rich progress bar with live status counts."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.counts = {"passed": 0, "failed": 0, "error": 0, "timeout": 0, "missing": 0}
+        self.task = progress.add_task("grading", total=None, counts=self._counts(), rate="")
+
+    def _counts(self) -> str:
+        c = self.counts
+        return (f"[green]{c['passed']} passed[/] [red]{c['failed']} failed[/] [magenta]{c['error']} error[/] "
+                f"[yellow]{c['timeout']} timeout[/] [dim]{c['missing']} missing[/]")
+
+    def planned(self, total: int, skipped: int) -> None:
+        # resumed cells are neither counted in the rate nor the ETA: only runs to do
+        self.progress.update(self.task, total=total - skipped)
+        if skipped:
+            self.progress.console.print(f"resuming: {skipped} of {total} cells already graded with these files")
+
+    def started(self, cell: Cell) -> None: ...
+
+    def finished(self, cell: Cell, row: Row) -> None:
+        self.counts[row.status] = self.counts.get(row.status, 0) + 1
+        self.progress.update(self.task, advance=1)
+        task = self.progress.tasks[self.task]
+        rate = f"{task.completed / task.elapsed:.1f} runs/s" if task.elapsed else ""
+        self.progress.update(self.task, counts=self._counts(), rate=rate)
+
+    def retrying(self, cell: Cell, attempt: int, cause: str) -> None:
+        self.progress.console.print(f"[magenta]retry {attempt}[/] {cell.student} {cell.exercise.id}: {cause[:160]}")
+
+
+def _sandbox(settings: Any, jobs: int) -> Any:
+    from grader.errors import EngineUnavailable
+    from grader.sandbox import select
+
+    with err.status("preparing the sandbox…") as status:
+        if settings.sandbox in ("docker", "auto"):
+            from grader.sandbox.docker import DockerSandbox
+
+            try:
+                return DockerSandbox(settings, progress=status.update, pool_size=max(10, jobs + 2))
+            except EngineUnavailable:
+                if settings.sandbox == "docker":
+                    raise
+        return select(settings.sandbox, settings, progress=status.update)
+
+
+def print_summary(summary: Summary, console: Console) -> None:
+    c = summary.counts
+    console.print(
+        f"{summary.planned} cells: {c['passed']} passed, {c['failed']} failed, {c['timeout']} timeout, "
+        f"{c['error']} error, {c['missing']} missing ({summary.skipped} resumed) in {summary.elapsed_s:.1f}s"
+    )
+    for row in summary.infra:
+        console.print(f"[magenta]infrastructure error[/] {row.student} {row.exercise}: {row.reason}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def batch(
+        submissions: Annotated[Path, typer.Argument(help="a folder with one sub-folder per student")],
+        exercise: Annotated[list[str] | None, typer.Option("--exercise", "-e", help="grade only these (repeat)")] = None,
+        jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="runs at a time [default: 3 per core]")] = None,
+        db: DB = Path("grades.sqlite"),
+        regrade: Annotated[bool, typer.Option("--regrade", help="grade again what is already graded")] = False,
+        timeout: Annotated[float | None, typer.Option(help="wall-clock limit per run, in seconds")] = None,
+    ) -> None:
+        """Grade a class: every student's every exercise, resumable; exit 0 when all ran, 1 on infrastructure errors."""
+        from grader.cli import settings_from
+
+        exercises = [resolve(e) for e in exercise] if exercise else list(registry().values())
+        store = Store(db)  # a damaged database stops us before anything runs
+        cells = discover(submissions, exercises)
+        settings = settings_from(timeout_s=timeout)
+        n = jobs or default_jobs()
+        sandbox = _sandbox(settings, n)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("[dim]{task.fields[rate]}[/]"), TimeElapsedColumn(), TextColumn("ETA"),
+                   TimeRemainingColumn(), TextColumn("{task.fields[counts]}"))
+        with Progress(*columns, console=err) as progress:
+            summary = run_batch(cells, store=store, sandbox=sandbox, settings=settings, jobs=n, regrade=regrade,
+                                observer=BarObserver(progress))
+        store.close()
+        print_summary(summary, err)
+        if summary.interrupted:
+            err.print(f"interrupted: removed {summary.removed} running container(s); finished results are kept in "
+                      f"{db} — run the same command again to resume")
+            raise typer.Exit(130)
+        raise typer.Exit(1 if summary.infra else 0)
+
+    @app.command()
+    def export(
+        db: DB = Path("grades.sqlite"),
+        fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, canvas, moodle or json")] = ExportFormat.csv,
+        out_file: Annotated[Path | None, typer.Option("--out", help="write here [default: standard output]")] = None,
+        roster: Annotated[Path | None, typer.Option("--roster", help="CSV mapping students to LMS ids")] = None,
+    ) -> None:
+        """Export the grades for an LMS or a spreadsheet."""
+        from grader.reports.gradebook import FORMATS, Book, Roster
+
+        store = open_existing(db)
+        text = FORMATS[fmt.value](Book.of(store.rows()), Roster(roster) if roster else None)
+        if out_file is None:
+            print(text, end="")
+        else:
+            _write(out_file, text)
+            err.print(f"wrote {out_file}")
+
+    @app.command()
+    def feedback(
+        db: DB = Path("grades.sqlite"),
+        out_dir: Annotated[Path, typer.Option("--out", help="folder for one markdown file per student")] = Path("feedback"),
+    ) -> None:
+        """Write each student's feedback: every exercise's checks and messages, in markdown."""
+        from grader.reports.feedback import write_all
+
+        paths = write_all(open_existing(db).rows(), out_dir)
+        err.print(f"wrote {len(paths)} feedback files to {out_dir}")
+
+    @app.command()
+    def report(
+        db: DB = Path("grades.sqlite"),
+        html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML page here")] = None,
+    ) -> None:
+        """The class at a glance: score distributions, the most failed checks, errors and timeouts."""
+        from grader.reports.classview import render
+        from grader.reports.gradebook import Book
+
+        book = Book.of(open_existing(db).rows())
+        render(book, out)
+        if html is not None:
+            from grader.reports.html import page
+
+            _write(html, page(book))
+            err.print(f"wrote {html}")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise GraderError(f"cannot write {path}: {e.strerror} — pick another --out") from e

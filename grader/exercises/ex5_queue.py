@@ -1,0 +1,199 @@
+"""ex5 — Queue: a writer and a reader process exchange A, B, C through a multiprocessing.Queue."""
+
+from __future__ import annotations
+
+from grader.catalog import Exercise
+from grader.checks import (
+    Check,
+    Match,
+    Pattern,
+    Run,
+    Verdict,
+    exit_status,
+    fail,
+    names,
+    nothing_left_running,
+    ok,
+    printed,
+)
+from grader.trace import Proc
+
+WRITE = Pattern("Process to write: <pid>")
+READ = Pattern("Process to read: <pid>")
+PUT = Pattern("Put <v> to queue...", text=["v"])
+GET = Pattern("Get <v> from queue.", text=["v"])
+GET_SEED = Pattern("Get <v> from eue.", text=["v"])  # the course notes' own typo: copying them is not an error
+VALUES = ["A", "B", "C"]
+BUSY = ("running", "stopped")  # what the sandbox reports for a process that was not waiting
+
+
+def _value(m: Match) -> str:
+    return m.values.get("v", "").strip().strip("'\"").upper()
+
+
+def gets(run: Run) -> list[Match]:
+    return sorted(run.find(GET) + run.find(GET_SEED), key=lambda m: m.line.t)
+
+
+def _role(run: Run, matches: list[Match], exclude: Proc | None = None) -> Proc | None:
+    """The first worker process that printed one of `matches`."""
+    workers = {p.pid: p for p in run.workers() if p is not exclude}
+    return next((workers[m.line.pid] for m in sorted(matches, key=lambda m: m.line.t) if m.line.pid in workers), None)
+
+
+def writer(run: Run) -> Proc | None:
+    return _role(run, run.find(WRITE) + run.find(PUT))
+
+
+def reader(run: Run) -> Proc | None:
+    return _role(run, run.find(READ) + gets(run), exclude=writer(run))
+
+
+def _threads_hint(run: Run) -> str:
+    main = run.main
+    if main is None or not main.threads:
+        return ""
+    return (
+        f"; main ran {len(main.threads)} thread(s) instead — threads share main's process: use multiprocessing.Process"
+    )
+
+
+def two_children(run: Run) -> Verdict:
+    main = run.main
+    if main is None:
+        return fail("the program never started")
+    workers = run.workers()
+    seen = f"main process {main.pid} created {len(workers)} child process(es) ({names(workers)})"
+    if len(workers) != 2:
+        return fail(f"{seen}; expected exactly 2, a writer and a reader{_threads_hint(run)}")
+    stray = [p for p in workers if not run.created_for_main(p)]
+    if stray:
+        return fail(f"{seen}, but {names(stray)} was not created by main; start both Processes from main")
+    via = sorted({p.parent for p in workers if p.parent is not None} - {main.pid})
+    forkserver = f", forked for it by its forkserver {', '.join(map(str, via))}" if via else ""
+    return ok(f"{seen}{forkserver}: a writer and a reader")
+
+
+def _pid_line(run: Run, pattern: Pattern, who: Proc | None, role: str) -> Verdict:
+    if who is not None:
+        return printed(run, pattern, who, {"pid": (who.pid, "its real PID")}, who=role)
+    by = sorted({m.line.pid for m in run.find(pattern)})
+    where = (
+        f"it was printed by process {', '.join(map(str, by))}, which is not a child process" if by else "no such line"
+    )
+    return fail(f"no {role} child process printed {str(pattern)!r} ({where}){_threads_hint(run)}")
+
+
+def printed_pids(run: Run) -> Verdict:
+    for pattern, who, role in ((WRITE, writer(run), "writer"), (READ, reader(run), "reader")):
+        verdict = _pid_line(run, pattern, who, role)
+        if not verdict.passed:
+            return verdict
+    return ok(f"the writer ({writer(run).pid}) and the reader ({reader(run).pid}) printed their real PIDs")  # type: ignore[union-attr]
+
+
+def got_in_order(run: Run) -> Verdict:
+    w, r, main = writer(run), reader(run), run.main
+    if r is None or main is None:
+        by = sorted({m.line.pid for m in gets(run)})
+        where = f" (the Get lines came from process {', '.join(map(str, by))}, not a child)" if by else ""
+        return fail(f"no reader child process printed 'Get <v> from queue.'{where}")
+    got = [m for m in gets(run) if m.line.pid == r.pid]
+    values = [_value(m) for m in got]
+    if values != VALUES:
+        shown = ", ".join(values) or "nothing"
+        if values == VALUES[: len(values)] and r.signal == "SIGTERM":
+            return fail(
+                f"the reader {r.pid} got only {shown} before process {r.signal_sender} terminated it; expected A, B, C "
+                "— wait for the writer with pw.join() before pr.terminate()"
+            )
+        return fail(f"the reader {r.pid} got {shown}; expected A, B, C in that order")
+    puts = {_value(m): m.line.t for m in run.find(PUT) if w is not None and m.line.pid == w.pid}
+    for m in got:
+        v = _value(m)
+        if v not in puts:
+            return fail(f"the writer never printed 'Put {v} to queue...' (print it, then q.put({v!r}))")
+        if m.line.t < puts[v]:
+            return fail(
+                f"the reader {r.pid} printed {m.line.text.strip()!r} {puts[v] - m.line.t:.3f}s before the writer "
+                f"printed 'Put {v} to queue...' — print only values really taken from the queue with q.get()"
+            )
+    return ok(f"the reader {r.pid} got A, B, C in order, each after the writer put it")
+
+
+def writer_exit(run: Run) -> Verdict:
+    w = writer(run)
+    if w is None:
+        return fail("no writer child process to check (it prints 'Process to write: <pid>')")
+    if w.exit_code == 0:
+        return ok(f"the writer {w.pid} exited with status 0")
+    return fail(f"the writer {w.pid} {w.describe_end()}; expected it to finish its loop and exit with status 0")
+
+
+def _stuck(run: Run, p: Proc) -> bool:
+    return p.end is None or run.grader_killed(p)
+
+
+def reader_terminated(run: Run) -> Verdict:
+    r, main = reader(run), run.main
+    if r is None or main is None:
+        return fail("no reader child process to check (it prints 'Process to read: <pid>')")
+    if r.signal == "SIGTERM" and r.signal_sender == main.pid:
+        return ok(f"the reader {r.pid} was stopped by SIGTERM sent by main process {main.pid}")
+    if _stuck(run, r):
+        last = run.tree.lines_of(r.pid)
+        after = f" after its last line {last[-1].text.strip()!r}" if last else ""
+        # the sandbox may report what each live process was doing (/proc/PID/syscall) when it stopped the run
+        doing = getattr(run.outcome, "blocked", {}).get(r.pid)
+        state = (
+            f"still running ({doing}), not waiting on the queue,"
+            if doing and doing.startswith(BUSY)
+            else "still blocked on the queue — waiting in q.get(True)" + (f" ({doing})" if doing else "")
+        )
+        waiting = f"; main {main.pid} was blocked in {main.blocked_in} waiting for it" if main.blocked_in else ""
+        return fail(
+            f"the reader {r.pid} was {state}{after} when the grader stopped the run "
+            f"({run.outcome.kill_reason}){waiting}. Nothing ends that loop: call pr.terminate() after pw.join()"
+        )
+    if r.signal == "SIGTERM":
+        return fail(
+            f"the reader {r.pid} was killed by SIGTERM sent by {r.signal_sender}, not by main process {main.pid}"
+        )
+    return fail(
+        f"the reader {r.pid} {r.describe_end()}; expected main process {main.pid} to stop it with pr.terminate() "
+        "(SIGTERM) — the reader loops forever on q.get(True)"
+    )
+
+
+def nothing_left(run: Run) -> Verdict:
+    main = run.main
+    if main is not None and _stuck(run, main):  # main never exited: the grader ended everything at once
+        return fail(f"main process {main.pid} never exited by itself; the grader had to stop it and its children")
+    return nothing_left_running()(run)
+
+
+def main_exit(run: Run) -> Verdict:
+    main = run.main
+    if main is not None and _stuck(run, main):
+        blocked = f" (blocked in {main.blocked_in})" if main.blocked_in else ""
+        alive = [p for p in run.workers() if _stuck(run, p)]
+        why = f": at exit multiprocessing waits for child {names(alive)}, which never ended" if alive else ""
+        return fail(f"main process {main.pid} never finished{blocked}{why}")
+    return exit_status(0)(run)
+
+
+EXERCISE = Exercise(
+    id="ex5_queue",
+    number=5,
+    name="queue",
+    title="Exchange data through a Queue",
+    checks=(
+        Check("two_children", "main creates exactly two child processes", 2, two_children),
+        Check("printed_pids", "the writer and the reader print their real PIDs", 1, printed_pids),
+        Check("got_in_order", "the reader gets A, B, C in order, each after it was put", 2, got_in_order),
+        Check("writer_exit", "the writer exits with status 0", 1, writer_exit),
+        Check("reader_terminated", "main terminates the reader (SIGTERM)", 1, reader_terminated),
+        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left),
+        Check("main_exit", "main exits with status 0", 0.5, main_exit),
+    ),
+)

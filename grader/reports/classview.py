@@ -1,0 +1,61 @@
+"""The class at a glance in the terminal: score distribution per exercise, most failed checks, trouble."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.reports.gradebook import Book
+from grader.reports.text import STATUS_STYLE
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+STYLE = {**STATUS_STYLE, "missing": "dim"}
+
+
+def spark(counts: list[int]) -> str:
+    """A histogram in one line of block characters, scaled to the tallest band."""
+    top = max(counts) or 1
+    return "".join(BLOCKS[round(n / top * (len(BLOCKS) - 1))] if n else "·" for n in counts)
+
+
+def render(book: Book, console: Console) -> None:
+    students = len(book.students)
+    console.print(Text.assemble(("Class report", "bold"), f"  {students} students, {len(book.exercises)} exercises"))
+    totals = sorted(book.total(s) for s in book.students)
+    if totals:
+        console.print(f"total: median {totals[len(totals) // 2]:g}/{book.max_total:g}, "
+                      f"min {totals[0]:g}, max {totals[-1]:g}")
+
+    dist = Table(title="scores per exercise", title_justify="left")
+    for col in ("exercise", "mean", "distribution 0 → max", "passed", "failed", "timeout", "error", "missing"):
+        dist.add_column(col, justify="left" if col in ("exercise", "distribution 0 → max") else "right")
+    for e in book.exercises:
+        st = book.statuses(e.id)
+        mean = sum(book.score(s, e.id) for s in book.students) / max(1, students)
+        dist.add_row(
+            e.title, f"{mean:.1f}/{e.max_score:g}", spark([n for _, n in book.histogram(e)]),
+            *(Text(str(st[k]), style=STYLE[k] if st[k] else "dim") for k in ("passed", "failed", "timeout", "error", "missing")),
+        )
+    console.print(dist)
+
+    fails = book.failing_checks()[:10]
+    if fails:
+        checks = Table(title="checks most students fail", title_justify="left")
+        for col in ("exercise", "check", "failed"):
+            checks.add_column(col, justify="right" if col == "failed" else "left")
+        for e, title, n, judged in fails:
+            checks.add_row(e.title, title, f"{n}/{judged}")
+        console.print(checks)
+
+    trouble = book.trouble()
+    if trouble:
+        t = Table(title="errors and timeouts", title_justify="left")
+        for col in ("student", "exercise", "status", "why"):
+            t.add_column(col, overflow="fold")
+        for r in trouble:
+            status = Text("infra error" if r.infra else r.status, style=STYLE[r.status])
+            t.add_row(r.student, r.exercise, status, r.reason or "")
+        console.print(t)
+    else:
+        console.print(Text("no errors or timeouts", style="green"))

@@ -1,0 +1,185 @@
+"""The no-container sandbox: runs the root entrypoint directly, for hosts that already are a throwaway container.
+
+Gradescope's autograder runs inside its own container without a Docker engine. There the entrypoint runs
+as it would in ours: dnsmasq on loopback, `strace -u student`, rlimits, its wall timeout and kill(-1) as the
+student. When root may create namespaces, each run also gets its own PID, mount and network namespaces
+(like Docker's: the entrypoint is PID 1, no network, a private /etc/resolv.conf pointing at dnsmasq).
+When it may not, /etc/resolv.conf is rewritten for the run and restored afterwards (a throwaway
+container's file), and runs are serialized with a lock: the student's uid, kill(-1) and port 53 are
+machine-wide.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from grader.errors import GraderError
+from grader.sandbox.base import RunOutcome, RunRequest, entrypoint_config
+from grader.settings import Settings
+
+IMAGE = Path(__file__).resolve().parent.parent / "image"
+ENTRYPOINT = IMAGE / "entrypoint.py"
+RESOLV = IMAGE / "resolv.conf"
+LOCK = Path("/tmp/grade-none.lock")
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+STUDENT = "student"
+UNPRIVILEGED = (
+    "--sandbox none without root: the program runs as this user, untraced by -u, with no separate uid, "
+    "so it can read and kill this user's files and processes, and DNS answers come from the real resolver"
+)
+# Runs inside the new namespaces before the entrypoint: loopback up (dnsmasq listens there) and this run's
+# own resolv.conf over the shared one. stdlib only, as the entrypoint.
+LAUNCH = """
+import ctypes, fcntl, os, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+flags = struct.unpack("16sH", fcntl.ioctl(s, 0x8913, struct.pack("16sH14s", b"lo", 0, b""))[:18])[1]
+fcntl.ioctl(s, 0x8914, struct.pack("16sH14s", b"lo", flags | 1, b""))
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.mount(sys.argv[1].encode(), b"/etc/resolv.conf", None, 4096, None) != 0:
+    sys.exit("cannot bind-mount resolv.conf: " + os.strerror(ctypes.get_errno()))
+os.execv(sys.executable, [sys.executable, "-I", sys.argv[2]])
+"""
+
+
+def ensure_student() -> pwd.struct_passwd:
+    """The unprivileged user submissions run as: created (uid 1000 when free) when missing."""
+    try:
+        return pwd.getpwnam(STUDENT)
+    except KeyError:
+        pass
+    try:
+        pwd.getpwuid(1000)
+        uid: list[str] = []
+    except KeyError:
+        uid = ["--uid", "1000"]
+    cmd = ["useradd", *uid, "--user-group", "--no-create-home", "--home-dir", "/tmp", "--shell", "/usr/sbin/nologin"]
+    res = subprocess.run([*cmd, STUDENT], capture_output=True, text=True)
+    if res.returncode:
+        raise GraderError(f"cannot create the {STUDENT!r} user ({res.stderr.strip()}) — create it with useradd")
+    return pwd.getpwnam(STUDENT)
+
+
+def _world_runnable(path: str) -> bool:
+    """Whether another user can run `path`: the file and every folder above it open to others."""
+    real = Path(os.path.realpath(path))
+    return all(p.stat().st_mode & 0o001 for p in (real, *real.parents))
+
+
+def student_python() -> str:
+    for candidate in (shutil.which("python3", path=SYSTEM_PATH), sys.executable):
+        if candidate and _world_runnable(candidate):
+            return candidate
+    raise GraderError("no python3 that other users can run — install python3 in /usr/bin")
+
+
+def rlimits(s: Settings) -> dict[str, int]:
+    # nproc stands in for the container's pids limit; cpu sits above the wall timeout so a busy loop
+    # still ends as a timeout, as in Docker; address space is looser than the cgroup's memory limit
+    # because it also counts reserved-but-unused memory (thread stacks, malloc arenas).
+    return {**s.rlimits(), "nproc": s.pids, "cpu": int(s.timeout_s) + 5, "as": (s.memory_mb << 20) * 4}
+
+
+@contextmanager
+def _serialized() -> Iterator[None]:
+    with open(LOCK, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _resolver_swapped(enabled: bool) -> Iterator[None]:
+    """Point /etc/resolv.conf at dnsmasq for one run; the original comes back whatever happens."""
+    target = Path("/etc/resolv.conf")
+    if not enabled:
+        yield
+        return
+    try:
+        saved: bytes | None = target.read_bytes()
+    except OSError:
+        saved = None
+    try:
+        # written in place, not renamed over: in a container the file is usually a bind mount
+        target.write_bytes(RESOLV.read_bytes())
+        yield
+    finally:
+        if saved is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.write_bytes(saved)
+
+
+def namespaces_work() -> bool:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc", "true"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
+
+
+class NoneSandbox:
+    name = "none"
+
+    def __init__(self, settings: Settings, *, progress: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.root = os.geteuid() == 0
+        self.user = ensure_student() if self.root else pwd.getpwuid(os.getuid())
+        self.python = student_python()
+        self.namespaces = namespaces_work()
+        self.notice = None if self.root else UNPRIVILEGED
+
+    def _config(self, request: RunRequest, base: Path) -> dict[str, object]:
+        code, run, work = (base / "code"), (base / "run"), (base / "work")
+        code.mkdir(mode=0o755)
+        run.mkdir(mode=0o700)
+        work.mkdir(mode=0o700)
+        os.chmod(base, 0o755)  # mkdtemp makes it 0700: the student must reach code/ and work/
+        os.chmod(code, 0o755)
+        script = code / "solution.py"
+        script.write_bytes(request.source)
+        script.chmod(0o444)
+        if self.root:
+            os.chown(work, self.user.pw_uid, self.user.pw_gid)
+        config = entrypoint_config(request, script=str(script), rundir=str(run), workdir=str(work))
+        config.update(rlimits=rlimits(request.settings), python=self.python, user=self.user.pw_name)
+        return config
+
+    def _command(self) -> list[str]:
+        entry = [sys.executable, "-I", str(ENTRYPOINT)]
+        if not self.namespaces:
+            return entry
+        # --kill-child: a timed-out run ends its whole PID namespace with it
+        ns = ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--"]
+        return [*ns, sys.executable, "-I", "-c", LAUNCH, str(RESOLV), str(ENTRYPOINT)]
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        s = request.settings
+        swap = self.root and request.dns and not self.namespaces
+        with _serialized(), tempfile.TemporaryDirectory(prefix="grade-none-") as tmp, _resolver_swapped(swap):
+            config = self._config(request, Path(tmp))
+            env = {"GRADE_CONFIG": json.dumps(config), "PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
+            try:
+                res = subprocess.run(
+                    self._command(),
+                    env=env,
+                    capture_output=True,
+                    timeout=s.timeout_s + s.start_margin_s,
+                )
+            except subprocess.TimeoutExpired:
+                why = "the entrypoint did not end by itself and was killed"
+                return RunOutcome(kill_reason="timeout", infra_error=why)
+            text = res.stdout.decode("utf-8", "replace")
+            if res.returncode:
+                text += "\n" + res.stderr.decode("utf-8", "replace")[-2000:]
+            return RunOutcome.from_entrypoint(text)

@@ -1,0 +1,180 @@
+"""Batch grading: a generated class against lone runs, resume after SIGINT, infrastructure failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import grader.batch
+from grader.batch import discover, run_batch
+from grader.catalog import registry, resolve
+from grader.grading import grade
+from grader.sandbox.base import RunOutcome, RunRequest
+from grader.settings import Settings
+from grader.store import Store
+
+from .class_factory import make_class
+
+# the class's settings, for `grade batch` (through the environment) and for the lone runs alike
+ENV = {"GRADE_TIMEOUT_S": "5", "GRADE_GRACE_S": "0.3", "GRADE_START_MARGIN_S": "10"}
+CLASS_SETTINGS = Settings(timeout_s=5, grace_s=0.3, start_margin_s=10)
+
+
+def _batch(root: Path, db: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "grader", "batch", str(root), "--db", str(db), "--jobs", "4", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **ENV})
+
+
+def _table(db: Path) -> dict[tuple[str, str], tuple[str, float]]:
+    with sqlite3.connect(db) as c:
+        rows = c.execute("SELECT r.student, r.exercise, r.status, r.score FROM cells JOIN results r "
+                         "USING (student, exercise, sha256, grader_version)").fetchall()
+    return {(s, e): (st, sc) for s, e, st, sc in rows}
+
+
+def _stamps(db: Path) -> dict[tuple[str, str], tuple[float, int]]:
+    with sqlite3.connect(db) as c:
+        rows = c.execute("SELECT student, exercise, graded_at, runs FROM results").fetchall()
+    return {(s, e): (t, n) for s, e, t, n in rows}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:  # type: ignore[type-arg]
+    root = tmp_path_factory.mktemp("class")
+    planned = make_class(root)
+    db = root.parent / "full.sqlite"
+    proc = _batch(root, db)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    return root, db, planned
+
+
+@pytest.mark.docker
+def test_every_cell_matches_a_lone_run(graded_class, sandbox) -> None:  # type: ignore[no-untyped-def]
+    root, db, planned = graded_class
+    table = _table(db)
+    assert set(table) == set(planned) and len(planned) >= 12 * 5
+    for key, p in planned.items():
+        if p.path is None:
+            assert table[key] == ("missing", 0.0)
+    # each distinct file once, graded alone by grade() with the same settings
+    unique = {(p.exercise, p.path.read_bytes()): p for p in planned.values() if p.path is not None}
+
+    def alone(item: tuple[str, bytes]) -> tuple[str, float]:
+        r = grade(resolve(item[0]), item[1], sandbox=sandbox, settings=CLASS_SETTINGS, name="solution.py")
+        return r.status, r.score
+
+    with ThreadPoolExecutor(3) as pool:
+        expected = dict(zip(unique, pool.map(alone, unique), strict=True))
+    for key, p in planned.items():
+        if p.path is not None:
+            assert table[key] == expected[(p.exercise, p.path.read_bytes())], (key, p.kind, p.path.name)
+    statuses = {v[0] for v in table.values()}
+    assert {"passed", "failed", "timeout", "error", "missing"} <= statuses  # the class exercised every outcome
+
+
+@pytest.mark.docker
+def test_sigint_then_resume_gives_the_same_table(graded_class, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root, full_db, _ = graded_class
+    db = tmp_path / "resumed.sqlite"
+    proc = _batch(root, db)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # interrupt once a few runs are stored and others are in flight
+        time.sleep(0.3)
+        if db.exists():
+            with sqlite3.connect(db) as c:
+                if c.execute("SELECT count(*) FROM results WHERE status != 'missing'").fetchone()[0] >= 6:
+                    break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "resume" in err
+    before = _stamps(db)
+    assert 6 <= sum(1 for k in before) < len(_table(full_db))
+
+    proc = _batch(root, db)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert f"{len(before)} of" in err  # "resuming: N of M cells already graded"
+    after = _stamps(db)
+    assert {k: after[k] for k in before} == before  # finished cells were not run again
+    assert all(n == 1 for _, n in after.values())
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT count(*) FROM results").fetchone()[0] == len(_table(full_db))  # no duplicates
+    assert {k: v[0] for k, v in _table(db).items()} == {k: v[0] for k, v in _table(full_db).items()}
+
+
+@pytest.mark.docker
+def test_regrade_runs_again(graded_class, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root, full_db, _ = graded_class
+    db = tmp_path / "g.sqlite"
+    db.write_bytes(full_db.read_bytes())
+    proc = _batch(root, db, "--exercise", "ex1")
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and "resuming" in err
+    assert _stamps(db) == _stamps(full_db)
+    proc = _batch(root, db, "--exercise", "ex1", "--regrade")
+    proc.communicate(timeout=300)
+    runs = {k: n for k, (_, n) in _stamps(db).items()}
+    assert all(n == (2 if k[1] == "ex1_fork" else 1) for k, n in runs.items())
+
+
+class FlakySandbox:
+    """Our sandbox interface, failing the way an engine does: a raised error or an infra outcome."""
+
+    name = "fake"
+
+    def __init__(self, fail: dict[bytes, int]) -> None:
+        self.fail, self.calls = fail, {}  # type: ignore[var-annotated]
+        self.lock = threading.Lock()
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        with self.lock:
+            n = self.calls[request.source] = self.calls.get(request.source, 0) + 1
+        if n <= self.fail.get(request.source, 0):
+            if n % 2:
+                raise ConnectionError("engine not answering")
+            return RunOutcome(infra_error="could not create the container: 500 Server Error")
+        return RunOutcome(infra_error="judged later")  # a run that reached the sandbox: an `error` status
+
+
+def test_infrastructure_failures_are_retried_then_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grader.batch, "BACKOFF_S", 0.01)
+    ex = resolve("ex1")
+    for name, body in {"flaky": "print(1)\n", "dead": "print(2)\n", "fine": "print(3)\n"}.items():
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "ex1.py").write_text(body)
+    sandbox = FlakySandbox({b"print(1)\n": 2, b"print(2)\n": 99})
+    store = Store(tmp_path / "g.sqlite")
+    retries: list[tuple[str, int]] = []
+
+    class Obs(grader.batch.NullObserver):
+        def retrying(self, cell, attempt, cause) -> None:  # type: ignore[no-untyped-def]
+            retries.append((cell.student, attempt))
+
+    cells = discover(tmp_path / "class", [ex])
+    summary = run_batch(cells, store=store, sandbox=sandbox, settings=Settings(), jobs=2, observer=Obs())
+    rows = {r.student: r for r in store.rows()}
+    assert sandbox.calls[b"print(2)\n"] == grader.batch.RETRIES + 1  # bounded
+    assert rows["dead"].status == "error" and rows["dead"].infra and "infrastructure failure" in (rows["dead"].reason or "")
+    assert not rows["flaky"].infra and not rows["fine"].infra  # recovered on the third attempt
+    assert [r.student for r in summary.infra] == ["dead"]
+    assert sorted(retries) == [("dead", 1), ("dead", 2), ("flaky", 1), ("flaky", 2)]
+    # a resumed batch tries infrastructure failures again, not the rest
+    summary = run_batch(cells, store=store, sandbox=FlakySandbox({}), settings=Settings(), jobs=2)
+    assert summary.skipped == 2 and not summary.infra
+    assert {r.student: r.infra for r in store.rows()} == {"dead": False, "flaky": False, "fine": False}
+
+
+def test_default_jobs_is_sane() -> None:
+    assert 2 <= grader.batch.default_jobs() <= 16
+    assert len(registry()) >= 1

@@ -1,0 +1,121 @@
+"""`grade ci` end to end in a course checkout: formats written, exit codes by score, a missing file as a result."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import xmlschema
+from junitparser import JUnitXml
+
+from grader.catalog import resolve
+from grader.ci import exit_code, missing
+from grader.ci_templates import write
+
+from .conftest import ROOT, SUBMISSIONS
+
+HERE = Path(__file__).resolve().parent
+pytestmark = pytest.mark.docker
+
+
+def _grade(course: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {**os.environ, "GRADE_TIMEOUT_S": "8", "GRADE_GRACE_S": "0.3", **(env or {})}
+    base.pop("GITHUB_ACTIONS", None)
+    cmd = [sys.executable, "-c", "from grader.cli import main; main()", "ci", *args]
+    return subprocess.run(cmd, cwd=course, env=base, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("course")
+    for ex, src in (
+        ("ex1_fork", ROOT / "solutions/ex1_fork.py"),
+        ("ex2_process", next((SUBMISSIONS / "ex2_process").glob("fail__*.py"))),
+    ):
+        (root / "exercises" / ex).mkdir(parents=True)
+        shutil.copy(src, root / "exercises" / ex / "solution.py")
+    return root
+
+
+def test_every_format_from_one_run(course: Path, tmp_path: Path) -> None:
+    out, summary = tmp_path / "out", tmp_path / "summary.md"
+    res = _grade(
+        course,
+        "-e",
+        "ex1",
+        "-e",
+        "ex2",
+        "-e",
+        "ex3",
+        "--junit",
+        "j.xml",
+        "--gradescope",
+        str(tmp_path / "r.json"),
+        "--classroom",
+        "--tap",
+        "--github",
+        "--sandbox",
+        "docker",
+        env={"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert res.returncode == 1, res.stderr
+    xmlschema.XMLSchema(HERE / "xsd" / "junit-10.xsd").validate(str(course / "j.xml"))
+    suites = {s.name: s for s in JUnitXml.fromfile(str(course / "j.xml"))}
+    assert suites["ex1_fork"].failures == 0 and suites["ex2_process"].failures >= 1
+    assert suites["ex3_pool"].failures == suites["ex3_pool"].tests  # no file: every check fails, no crash
+    data = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(data, json.loads((HERE / "schemas" / "gradescope-results.json").read_text()))
+    assert data["score"] == resolve("ex1").max_score + sum(
+        t["score"] for t in data["tests"] if t["name"].startswith("ex2")
+    )
+    result = out.read_text().split("result=", 1)[1].strip()
+    classroom = json.loads(base64.b64decode(result))
+    jsonschema.validate(classroom, json.loads((HERE / "schemas" / "classroom-result.json").read_text()))
+    assert res.stdout.startswith("TAP version 14\n1..3\n")
+    assert "::error file=exercises/ex2_process/solution.py," in res.stdout
+    assert "::error file=exercises/ex3_pool/solution.py," in res.stdout
+    assert summary.read_text().count("| check | points | result |") == 3
+
+
+def test_exit_codes(course: Path) -> None:
+    full = _grade(course, "-e", "ex1", "--sandbox", "docker")
+    assert full.returncode == 0, full.stderr
+    assert "ex1_fork" in full.stderr and "passed" in full.stderr
+    low = _grade(course, "-e", "ex1", "-e", "ex2", "--min-score", "10", "--sandbox", "docker")
+    assert low.returncode == 0, low.stderr  # ex1's 10 points reach the bar
+    high = _grade(course, "-e", "ex1", "-e", "ex2", "--min-score", "19", "--sandbox", "docker")
+    assert high.returncode == 1
+    bad = _grade(course, "-e", "ex99")
+    assert bad.returncode == 2 and "unknown exercise" in bad.stderr and "Traceback" not in bad.stderr
+    outside = subprocess.run(
+        [sys.executable, "-c", "from grader.cli import main; main()", "ci"], cwd="/", capture_output=True, text=True
+    )
+    assert outside.returncode == 2 and "course checkout" in outside.stderr
+
+
+def test_missing_file_is_a_failing_result() -> None:
+    report = missing(resolve("ex1"), "exercises/ex1_fork/solution.py", "no file")
+    assert report.status == "failed" and report.score == 0 and exit_code([report]) == 1
+    assert exit_code([report], 0) == 0
+
+
+def test_init_ci_writes_each_target(tmp_path: Path) -> None:
+    import yaml  # type: ignore[import-untyped]
+
+    (gh,) = write("github", tmp_path, install="grade")
+    flow = yaml.safe_load(gh.read_text())
+    steps = flow["jobs"]["grade"]["steps"]
+    grade_step = next(s for s in steps if s.get("id") == "grade")
+    assert "grade ci --junit" in grade_step["run"] and "--classroom" in grade_step["run"]
+    reporter = next(s for s in steps if "autograding-grading-reporter" in s.get("uses", ""))
+    assert reporter["with"]["runners"] == "grade" and "steps.grade.outputs.result" in reporter["env"]["GRADE_RESULTS"]
+    (gl,) = write("gitlab", tmp_path, install="grade")
+    job = yaml.safe_load(gl.read_text())["grade"]
+    assert job["artifacts"]["reports"]["junit"] == "grade-junit.xml" and "--junit grade-junit.xml" in job["script"][0]

@@ -1,0 +1,208 @@
+"""The Docker sandbox holds: limits as configured, Ctrl-C and SIGTERM clean up, the kill path works, and the
+judge fails closed on untraced processes, tracer errors and broken traces."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import zlib
+from pathlib import Path
+
+import pytest
+
+from grader.catalog import resolve
+from grader.grading import judge
+from grader.image import seccomp
+from grader.sandbox.base import RunOutcome, RunRequest
+from grader.sandbox.docker import DockerSandbox
+from grader.settings import Settings
+
+from .conftest import ROOT
+
+ATTACKS = Path(__file__).parent / "attacks" / "programs"
+docker_test = pytest.mark.docker
+
+
+def gone(container: str | None) -> bool:
+    assert container is not None
+    ps = ["docker", "ps", "-a", "-q", "--no-trunc", "--filter", f"id={container}"]
+    return subprocess.run(ps, capture_output=True, text=True, check=True).stdout.strip() == ""
+
+
+PROBE = b"""
+import os, resource
+def read(path):
+    try:
+        return open(path).read().split()[0]
+    except OSError:
+        return "-"
+print("nofile", resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+print("fsize", resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+print("core", resource.getrlimit(resource.RLIMIT_CORE)[1])
+print("pids", read("/sys/fs/cgroup/pids/pids.max"), read("/sys/fs/cgroup/pids.max"))
+print("mem", read("/sys/fs/cgroup/memory/memory.limit_in_bytes"), read("/sys/fs/cgroup/memory.max"))
+print("memsw", read("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"), read("/sys/fs/cgroup/memory.swap.max"))
+print("cpu", read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), read("/sys/fs/cgroup/cpu.max"))
+st = os.statvfs("/tmp")
+print("tmp", st.f_blocks * st.f_frsize, st.f_files)
+print("uid", os.getuid(), os.geteuid())
+print("status", [l.split()[1] for l in open("/proc/self/status") if l.startswith(("CapEff", "NoNewPrivs"))])
+"""
+
+
+@docker_test
+def test_limits_are_the_configured_ones() -> None:
+    s = Settings(timeout_s=5, pids=50, memory_mb=200, cpus=0.5, nofile=100, fsize_mb=5, tmpfs_mb=8, tmpfs_inodes=500)
+    out = DockerSandbox(s).run(RunRequest(source=PROBE, settings=s, dns=False))
+    seen = {line.split()[0]: line.split()[1:] for line in out.stdout.decode().splitlines()}
+    assert seen["nofile"] == ["100"] and seen["fsize"] == [str(5 << 20)] and seen["core"] == ["0"], seen
+    assert "50" in seen["pids"], seen
+    assert str(200 << 20) in seen["mem"], seen
+    assert seen["memsw"][0] in ("-", str(200 << 20)) and seen["memsw"][1] in ("-", "0"), seen  # no swap on top
+    assert seen["cpu"][0] == "50000" or seen["cpu"][1] == "50000", seen
+    assert seen["tmp"] == [str(8 << 20), "500"], seen
+    assert seen["uid"] == ["1000", "1000"], seen
+    assert seen["status"][0] == "['0000000000000000',", seen  # the student holds no capability at all
+
+
+@docker_test
+def test_clone_untraced_is_refused_and_clone3_is_enosys(sandbox) -> None:  # type: ignore[no-untyped-def]
+    s = Settings(timeout_s=5)
+    out = sandbox.run(RunRequest(source=(ATTACKS / "clone_untraced.py").read_bytes(), settings=s, dns=False))
+    assert b"clone errno=1\n" in out.stdout  # EPERM from the seccomp profile
+    report = judge(resolve("ex1"), out, s)
+    assert report.status == "failed" and not report.full_marks
+    out = sandbox.run(RunRequest(source=(ATTACKS / "clone3.py").read_bytes(), settings=s, dns=False))
+    assert b"clone3 rc=-1 errno=38" in out.stdout  # ENOSYS
+
+
+@docker_test
+def test_an_untraced_child_makes_the_run_an_error() -> None:
+    """With the CLONE_UNTRACED refusal taken out of the profile, the hidden child is caught anyway."""
+    s = Settings(timeout_s=5)
+    weak = DockerSandbox(s)
+    profile = seccomp.profile()
+    rules = profile["syscalls"]
+    assert isinstance(rules, list)
+    untraced_bit = 0x00800000
+    profile["syscalls"] = [r for r in rules if not any(a["value"] == untraced_bit for a in r.get("args", []))]
+    weak._profile = json.dumps(profile)
+    out = weak.run(RunRequest(source=(ATTACKS / "clone_untraced.py").read_bytes(), settings=s, dns=False))
+    assert b"clone errno" not in out.stdout, out.stdout  # the weakened profile let it through
+    report = judge(resolve("ex1"), out, s)
+    assert report.status == "error" and report.score == 0, report.reason
+    assert report.reason and report.reason.startswith("untraced: "), report.reason
+    assert gone(weak.last_container)
+
+
+@docker_test
+def test_a_container_that_outlives_its_margin_is_killed_and_removed() -> None:
+    """The engine-side deadline (timeout + start margin) is the last line: kill, then remove."""
+    s = Settings(timeout_s=1, start_margin_s=0.2)
+    sb = DockerSandbox(s)
+    t0 = time.monotonic()
+    out = sb.run(RunRequest(source=b"import time\ntime.sleep(60)\n", settings=s, dns=False))
+    assert time.monotonic() - t0 < 10
+    assert out.kill_reason == "timeout"
+    assert out.infra_error and "did not end by itself" in out.infra_error
+    assert gone(sb.last_container)
+
+
+def _find_container(token: str, deadline: float) -> str:
+    """The running container whose submission carries `token` (parallel-safe: other runs are ignored)."""
+    while time.monotonic() < deadline:
+        ids = subprocess.run(
+            ["docker", "ps", "-q", "--no-trunc", "--filter", "label=grade.run"], capture_output=True, text=True
+        ).stdout.split()
+        for cid in ids:
+            env = subprocess.run(
+                ["docker", "inspect", "--format", "{{json .Config.Env}}", cid], capture_output=True, text=True
+            ).stdout
+            for item in json.loads(env.strip() or "[]"):
+                if item.startswith("GRADE_CONFIG="):
+                    config = json.loads(item.split("=", 1)[1])
+                    if token in zlib.decompress(base64.b64decode(config.get("source_z", ""))).decode():
+                        return cid
+        time.sleep(0.2)
+    raise AssertionError("the submission's container never appeared")
+
+
+@docker_test
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupting_grade_submit_removes_its_container(tmp_path: Path, sig: signal.Signals) -> None:
+    token = uuid.uuid4().hex
+    program = tmp_path / "loop.py"
+    program.write_text(f"# {token}\nwhile True:\n    pass\n")
+    env = {**os.environ, "GRADE_TIMEOUT_S": "60"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", "submit", "ex1", "--file", str(program)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        cid = _find_container(token, time.monotonic() + 60)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert gone(cid), "the interrupted run left its container behind"
+
+
+def _outcome(trace: str, *, stderr: bytes = b"", **fields: object) -> RunOutcome:
+    return RunOutcome(started=0.0, ended=1.0, trace=trace, stderr=stderr, **fields)  # type: ignore[arg-type]
+
+
+GOOD = (
+    '10 1.0 execve("/usr/bin/python3", ["python3", "/submission/solution.py"], 0x1 /* 7 vars */) = 0\n'
+    "10 1.1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x1) = 11\n"
+    "11 1.2 exit_group(0) = ?\n"
+    "11 1.3 +++ exited with 0 +++\n"
+    "10 1.4 wait4(11, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 11\n"
+    "10 1.5 exit_group(0) = ?\n"
+    "10 1.6 +++ exited with 0 +++\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("trace", "fields", "reason"),
+    [
+        (GOOD.rsplit("10 1.6", 1)[0], {}, "the trace has no end for the main process 10"),
+        (GOOD[:-30], {}, "truncated"),
+        (GOOD, {"stderr": b"strace: ptrace(PTRACE_SEIZE, 12): Operation not permitted\n"}, "the tracer failed"),
+        (GOOD, {"trace_truncated": True}, "too much activity"),
+        (GOOD, {"untraced": [12]}, "untraced: processes 12"),
+        (GOOD.replace("flags=CLONE_CHILD_CLEARTID", "flags=CLONE_UNTRACED|CLONE_CHILD_CLEARTID"), {}, "untraced: "),
+        (GOOD, {"kill_reason": "untraced"}, "untraced: "),
+        (GOOD, {"infra_error": "the Docker engine failed during the run: gone"}, "the Docker engine failed"),
+    ],
+    ids=["no-exit-line", "cut-mid-line", "strace-error", "trace-limit", "survivor", "untraced-clone", "pipe-held",
+         "engine"],
+)
+def test_the_judge_fails_closed(trace: str, fields: dict[str, object], reason: str) -> None:
+    report = judge(resolve("ex1"), _outcome(trace, **fields), Settings())  # type: ignore[arg-type]
+    assert report.status == "error" and report.score == 0, (report.status, report.reason)
+    assert report.reason and reason in report.reason, report.reason
+
+
+def test_a_student_line_shaped_like_a_tracer_error_is_not_one() -> None:
+    student = GOOD.replace(
+        "10 1.5 exit_group", '10 1.45 write(2, "strace: fake\\n", 13) = 13\n10 1.5 exit_group'
+    )
+    report = judge(resolve("ex1"), _outcome(student, stderr=b"strace: fake\n"), Settings())
+    assert report.status != "error", report.reason
+
+
+def test_a_kill_of_its_own_group_is_not_an_oom() -> None:
+    ending = "10 1.5 exit_group(0) = ?\n10 1.6 +++ exited with 0 +++"
+    trace = GOOD.replace(ending, "10 1.5 kill(0, SIGKILL <unfinished ...>\n10 1.6 +++ killed by SIGKILL +++")
+    report = judge(resolve("ex1"), _outcome(trace), Settings())
+    assert report.reason is None or "memory" not in report.reason, report.reason
+    unsent = _outcome(trace.replace("kill(0, SIGKILL <unfinished ...>", "getpid() = 10"))
+    oom = judge(resolve("ex1"), unsent, Settings())
+    assert oom.status == "error" and oom.reason and oom.reason.startswith("memory limit"), oom.reason

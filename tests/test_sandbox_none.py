@@ -1,0 +1,102 @@
+"""`--sandbox none` gives the Docker sandbox's verdicts: every reference and must-fail case graded both ways."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from grader.catalog import resolve
+from grader.grading import grade
+from grader.report import Report
+from grader.sandbox import select
+from grader.sandbox.none import NoneSandbox, rlimits
+from grader.settings import Settings
+
+from .conftest import ROOT, SUBMISSIONS, GradeFile, failing
+
+CASES = sorted(SUBMISSIONS.glob("*/*.py")) + sorted(ROOT.glob("solutions/ex*.py"))
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def none_sandbox(settings: Settings) -> NoneSandbox:
+    return NoneSandbox(settings)
+
+
+def _exercise(path: Path) -> str:
+    return path.parent.name if path.parent.name != "solutions" else path.stem
+
+
+def _verdict(report: Report) -> tuple[str, list[str]]:
+    return report.status, failing(report)
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_same_verdict_as_docker(
+    grade_file: GradeFile, none_sandbox: NoneSandbox, settings: Settings, path: Path
+) -> None:
+    ex = resolve(_exercise(path))
+
+    def both() -> tuple[tuple[str, list[str]], tuple[str, list[str]], Report]:
+        theirs = grade_file(ex.id, path)
+        ours = grade(ex, path.read_bytes(), sandbox=none_sandbox, settings=settings, name=path.name)
+        return _verdict(theirs), _verdict(ours), ours
+
+    docker, none, report = both()
+    if docker != none:  # a racy case (who prints first) gets one more try before it counts
+        docker, none, report = both()
+    assert none == docker, (report.reason, [c.message for c in report.checks if not c.passed])
+    assert report.sandbox == "none"
+
+
+def test_runs_as_the_student_in_its_own_scratch_folder(
+    tmp_path: Path, none_sandbox: NoneSandbox, settings: Settings
+) -> None:
+    from grader.sandbox.base import RunRequest
+
+    probe = (
+        b"import os, resource\n"
+        b"print(os.getuid(), os.access(os.getcwd(), os.W_OK), resource.getrlimit(resource.RLIMIT_NPROC)[0])\n"
+    )
+    outcome = none_sandbox.run(RunRequest(source=probe, settings=settings, dns=False))
+    uid, writable, nproc = outcome.stdout.decode().split()
+    assert int(uid) == none_sandbox.user.pw_uid != 0
+    assert writable == "True" and int(nproc) == rlimits(settings)["nproc"]
+    assert not Path("/tmp/grade-none.lock").exists() or os.stat("/tmp/grade-none.lock").st_uid == 0
+
+
+def test_resolv_conf_is_left_as_it_was(none_sandbox: NoneSandbox, settings: Settings) -> None:
+    before = Path("/etc/resolv.conf").read_bytes()
+    from grader.sandbox.base import RunRequest
+
+    outcome = none_sandbox.run(
+        RunRequest(source=b"import subprocess\nsubprocess.run(['nslookup', 'www.python.org'])\n", settings=settings)
+    )
+    assert "151.101.0.223" in outcome.stdout.decode()
+    assert Path("/etc/resolv.conf").read_bytes() == before
+
+
+def test_select_none_by_name(settings: Settings) -> None:
+    assert select("none", settings).name == "none"
+
+
+def test_auto_falls_back_to_none_in_a_container_without_an_engine(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import grader.sandbox as sandboxes
+    import grader.sandbox.docker as docker_sandbox
+    from grader.errors import EngineUnavailable
+
+    def no_engine(*args: object, **kwargs: object) -> None:
+        raise EngineUnavailable("cannot reach the Docker engine")
+
+    monkeypatch.setattr(docker_sandbox, "DockerSandbox", no_engine)
+    monkeypatch.setattr(sandboxes, "in_container", lambda: True)
+    assert select("auto", settings).name == "none"
+    assert "--sandbox none" in capsys.readouterr().err
+    monkeypatch.setattr(sandboxes, "in_container", lambda: False)
+    with pytest.raises(EngineUnavailable):
+        select("auto", settings)
