@@ -166,7 +166,7 @@ def main() -> None:
 
         # typer >= 0.20 raises its vendored copy of click's exceptions, not click's own
         if isinstance(e, click.exceptions.ClickException) or type(e).__module__.startswith("typer._click"):
-            e.show()
+            e.show()  # type: ignore[attr-defined]
             sys.exit(2)
         log = Path.home() / ".cache" / "grade" / "crash.log"
         log.parent.mkdir(parents=True, exist_ok=True)

@@ -51,17 +51,17 @@ def classify(path: Path, root: Path, exercises: Iterable[Exercise]) -> tuple[Exe
     if path.name == "solution.py" and len(parts) >= 3 and parts[-3] == "exercises" and parts[-2] in by_id:
         return by_id[parts[-2]], Found(path, "course", f"course layout {rel.as_posix()}")
     stem = path.stem
-    if (m := MOODLE.match(stem)) and m.group("rest"):
-        if ex := _by_stem(m.group("rest"), by_num):
-            return ex, Found(path, "moodle", f"Moodle download name {path.name} (file {m.group('rest')}.py)")
-    if m := CANVAS.match(stem):
-        if ex := _by_stem(m.group("rest"), by_num):
-            copy = EXNAME.match(m.group("rest"))
-            late = " (late)" if m.group("late") else ""
-            return ex, Found(
-                path, "canvas", f"Canvas download name {path.name}{late}",
-                copy=int(copy.group("copy") or 0) if copy else 0,
-            )
+    if (m := MOODLE.match(stem)) and m.group("rest") and (ex := _by_stem(m.group("rest"), by_num)):
+        return ex, Found(path, "moodle", f"Moodle download name {path.name} (file {m.group('rest')}.py)")
+    if (m := CANVAS.match(stem)) and (ex := _by_stem(m.group("rest"), by_num)):
+        copy = EXNAME.match(m.group("rest"))
+        late = " (late)" if m.group("late") else ""
+        return ex, Found(
+            path,
+            "canvas",
+            f"Canvas download name {path.name}{late}",
+            copy=int(copy.group("copy") or 0) if copy else 0,
+        )
     if ex := _by_stem(stem, by_num):
         where = next((p for p in parts[:-1] if MOODLE.match(p)), None)
         rule = "moodle" if where else "flat"

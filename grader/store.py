@@ -78,7 +78,8 @@ class Store:
     def done(self, student: str, exercise: str, sha256: str, version: str) -> Row | None:
         """The stored result for exactly this file and grader, unless it was an infrastructure failure."""
         cur = self.db.execute(
-            f"SELECT {COLUMNS} FROM results WHERE student=? AND exercise=? AND sha256=? AND grader_version=? AND infra=0",
+            f"SELECT {COLUMNS} FROM results "
+            "WHERE student=? AND exercise=? AND sha256=? AND grader_version=? AND infra=0",
             (student, exercise, sha256, version),
         )
         found = cur.fetchone()
@@ -97,9 +98,23 @@ class Store:
                 "score=excluded.score, max_score=excluded.max_score, reason=excluded.reason, infra=excluded.infra, "
                 "submission=excluded.submission, rule=excluded.rule, report=excluded.report, "
                 "duration_s=excluded.duration_s, graded_at=excluded.graded_at, runs=results.runs + 1",
-                (row.student, row.exercise, row.sha256, row.grader_version, row.status, row.score, row.max_score,
-                 row.reason, int(row.infra), row.submission, row.rule, row.report, row.duration_s, row.graded_at,
-                 row.runs),
+                (
+                    row.student,
+                    row.exercise,
+                    row.sha256,
+                    row.grader_version,
+                    row.status,
+                    row.score,
+                    row.max_score,
+                    row.reason,
+                    int(row.infra),
+                    row.submission,
+                    row.rule,
+                    row.report,
+                    row.duration_s,
+                    row.graded_at,
+                    row.runs,
+                ),
             )
             self.db.execute(
                 "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?)",

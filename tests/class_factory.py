@@ -24,8 +24,19 @@ HOSTILE = {
 LAYOUTS = ("course", "flat_num", "flat_id", "moodle", "moodle_folder", "canvas", "canvas_late")
 # One row per student, one letter per exercise (in course order): c correct, w wrong, h hostile, - missing.
 PLAN = [
-    "ccccc", "wwwww", "cwcwc", "wcwcw", "chccc", "ccwcc", "c-c-c", "-ccwc",
-    "cccwh", "wcccc", "cchcw", "c-wch", "hcccc",
+    "ccccc",
+    "wwwww",
+    "cwcwc",
+    "wcwcw",
+    "chccc",
+    "ccwcc",
+    "c-c-c",
+    "-ccwc",
+    "cccwh",
+    "wcccc",
+    "cchcw",
+    "c-wch",
+    "hcccc",
 ]
 
 

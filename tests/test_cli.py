@@ -54,7 +54,7 @@ def test_outside_a_course_checkout(tmp_path: Path) -> None:
 
 
 def test_engine_down_says_how_to_start_it(tmp_path: Path) -> None:
-    res = grade("submit", "ex1", env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
+    res = grade("submit", "ex1", "--sandbox", "docker", env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
     one_line_error(res, "cannot reach the Docker engine", "dockerd")
 
 

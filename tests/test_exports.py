@@ -27,16 +27,45 @@ def _row(student: str, ex_id: str, status: str) -> Row:
     if status == "missing":
         return Row(student, ex.id, "", "0.1.0", "missing", 0, ex.max_score, "no file", False, None, None, None, 0, 1, 1)
     checks = [
-        CheckResult(id=c.id, title=c.title, passed=status == "passed" or i > 0, score=c.points if status == "passed" or i > 0 else 0,
-                    max_score=c.points, message=f"observed {c.id} `x`")
+        CheckResult(
+            id=c.id,
+            title=c.title,
+            passed=status == "passed" or i > 0,
+            score=c.points if status == "passed" or i > 0 else 0,
+            max_score=c.points,
+            message=f"observed {c.id} `x`",
+        )
         for i, c in enumerate(ex.checks)
     ]
     score = 0.0 if status == "error" else sum(c.score for c in checks)
-    report = Report(grader_version="0.1.0", exercise=ex.id, status=status, score=score, max_score=ex.max_score,
-                    checks=checks, reason=None if status in ("passed", "failed") else f"{status}, because",
-                    duration_s=0.3, output="hello ``` world\n")
-    return Row(student, ex.id, "f" * 64, "0.1.0", status, score, ex.max_score, report.reason, status == "error",
-               f"/class/{student}/ex.py", "flat file", report.model_dump_json(), 0.3, 1, 1)
+    report = Report(
+        grader_version="0.1.0",
+        exercise=ex.id,
+        status=status,
+        score=score,
+        max_score=ex.max_score,
+        checks=checks,
+        reason=None if status in ("passed", "failed") else f"{status}, because",
+        duration_s=0.3,
+        output="hello ``` world\n",
+    )
+    return Row(
+        student,
+        ex.id,
+        "f" * 64,
+        "0.1.0",
+        status,
+        score,
+        ex.max_score,
+        report.reason,
+        status == "error",
+        f"/class/{student}/ex.py",
+        "flat file",
+        report.model_dump_json(),
+        0.3,
+        1,
+        1,
+    )
 
 
 @pytest.fixture()
@@ -84,7 +113,11 @@ def test_canvas_with_a_canvas_gradebook_as_roster(store: Store, tmp_path: Path) 
     assert "ex1 fork (4101)" in lines[0] and "ex2 process (4102)" in lines[0]
     alice = next(r for r in lines if r["ID"] == "77")
     assert (alice["Student"], alice["SIS User ID"], alice["SIS Login ID"], alice["Section"]) == (
-        "Liddell, Alice", "S-1", "alice", "Sec A")
+        "Liddell, Alice",
+        "S-1",
+        "alice",
+        "Sec A",
+    )
     assert any(r["Student"] == "carol" and r["ID"] == "" for r in lines)  # not on the roster: kept, by folder name
 
 

@@ -12,9 +12,26 @@ from grader.errors import StoreError
 from grader.store import Row, Store, open_existing
 
 
-def row(student: str = "s1", exercise: str = "ex1_fork", sha: str = "a" * 64, status: str = "passed", **kw: object) -> Row:
-    base = Row(student, exercise, sha, "0.1.0", status, 10.0 if status == "passed" else 0.0, 10.0, None, False,
-               f"{student}/ex1.py", "flat", '{"checks": []}', 0.5, 1000.0, 1)
+def row(
+    student: str = "s1", exercise: str = "ex1_fork", sha: str = "a" * 64, status: str = "passed", **kw: object
+) -> Row:
+    base = Row(
+        student,
+        exercise,
+        sha,
+        "0.1.0",
+        status,
+        10.0 if status == "passed" else 0.0,
+        10.0,
+        None,
+        False,
+        f"{student}/ex1.py",
+        "flat",
+        '{"checks": []}',
+        0.5,
+        1000.0,
+        1,
+    )
     return replace(base, **kw)  # type: ignore[arg-type]
 
 

@@ -20,7 +20,7 @@ out = Console(highlight=False)
 DB = Annotated[Path, typer.Option("--db", help="the results database", dir_okay=False)]
 
 
-class ExportFormat(str, enum.Enum):
+class ExportFormat(enum.StrEnum):
     csv = "csv"
     canvas = "canvas"
     moodle = "moodle"
@@ -37,8 +37,10 @@ class BarObserver:
 
     def _counts(self) -> str:
         c = self.counts
-        return (f"[green]{c['passed']} passed[/] [red]{c['failed']} failed[/] [magenta]{c['error']} error[/] "
-                f"[yellow]{c['timeout']} timeout[/] [dim]{c['missing']} missing[/]")
+        return (
+            f"[green]{c['passed']} passed[/] [red]{c['failed']} failed[/] [magenta]{c['error']} error[/] "
+            f"[yellow]{c['timeout']} timeout[/] [dim]{c['missing']} missing[/]"
+        )
 
     def planned(self, total: int, skipped: int) -> None:
         # resumed cells are neither counted in the rate nor the ETA: only runs to do
@@ -89,8 +91,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def batch(
         submissions: Annotated[Path, typer.Argument(help="a folder with one sub-folder per student")],
-        exercise: Annotated[list[str] | None, typer.Option("--exercise", "-e", help="grade only these (repeat)")] = None,
-        jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="runs at a time [default: 3 per core]")] = None,
+        exercise: Annotated[
+            list[str] | None, typer.Option("--exercise", "-e", help="grade only these (repeat)")
+        ] = None,
+        jobs: Annotated[
+            int | None, typer.Option("--jobs", "-j", min=1, help="runs at a time [default: 4 per core]")
+        ] = None,
         db: DB = Path("grades.sqlite"),
         regrade: Annotated[bool, typer.Option("--regrade", help="grade again what is already graded")] = False,
         timeout: Annotated[float | None, typer.Option(help="wall-clock limit per run, in seconds")] = None,
@@ -104,17 +110,33 @@ def register(app: typer.Typer) -> None:
         settings = settings_from(timeout_s=timeout)
         n = jobs or default_jobs()
         sandbox = _sandbox(settings, n)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("[dim]{task.fields[rate]}[/]"), TimeElapsedColumn(), TextColumn("ETA"),
-                   TimeRemainingColumn(), TextColumn("{task.fields[counts]}"))
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[dim]{task.fields[rate]}[/]"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"),
+        )
         with Progress(*columns, console=err) as progress:
-            summary = run_batch(cells, store=store, sandbox=sandbox, settings=settings, jobs=n, regrade=regrade,
-                                observer=BarObserver(progress))
+            summary = run_batch(
+                cells,
+                store=store,
+                sandbox=sandbox,
+                settings=settings,
+                jobs=n,
+                regrade=regrade,
+                observer=BarObserver(progress),
+            )
         store.close()
         print_summary(summary, err)
         if summary.interrupted:
-            err.print(f"interrupted: removed {summary.removed} running container(s); finished results are kept in "
-                      f"{db} — run the same command again to resume")
+            err.print(
+                f"interrupted: removed {summary.removed} running container(s); finished results are kept in "
+                f"{db} — run the same command again to resume"
+            )
             raise typer.Exit(130)
         raise typer.Exit(1 if summary.infra else 0)
 
@@ -139,7 +161,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def feedback(
         db: DB = Path("grades.sqlite"),
-        out_dir: Annotated[Path, typer.Option("--out", help="folder for one markdown file per student")] = Path("feedback"),
+        out_dir: Annotated[Path, typer.Option("--out", help="folder for one markdown file per student")] = Path(
+            "feedback"
+        ),
     ) -> None:
         """Write each student's feedback: every exercise's checks and messages, in markdown."""
         from grader.reports.feedback import write_all

@@ -61,7 +61,9 @@ def child_line(run: Run) -> Verdict:
             "start the Process from main"
         )
     verdict = printed(run, CHILD, child, {"pid": (child.pid, "its real PID")}, who="child")
-    if not verdict.passed and any(m.int("pid") == main.pid for m in run.find(CHILD) if m.line.pid == child.pid):
+    # under forkserver the child's parent is the forkserver, so os.getppid() there is not main's PID
+    parents = {main.pid, child.parent}
+    if not verdict.passed and any(m.int("pid") in parents for m in run.find(CHILD) if m.line.pid == child.pid):
         return fail(
             f"{verdict.message} — that is the parent's PID; print os.getpid() inside run_proc, which runs in the child"
         )

@@ -101,8 +101,14 @@ def task_problem(run: Run, i: int, lines: list[Match], ends: list[Match], worker
     if pid not in workers:
         return "stranger", f"task {i} ran in process {pid}, not one of main's pool workers ({names(workers.values())})"
     if m.int("pid") != pid:
-        if m.int("pid") == main_pid:  # worded without the worker's PID, so that five such tasks read as one problem
+        # worded without the worker's PID, so that five such tasks read as one problem
+        if m.int("pid") == main_pid:
             return "pid", f"task {i} printed PID {main_pid}, which is main's, not the PID of the worker running it"
+        if m.int("pid") == workers[pid].parent:  # forkserver: os.getppid() in a worker is the forkserver
+            return (
+                "pid",
+                f"task {i} printed the PID of the forkserver (its worker's parent), not the worker's own PID",
+            )
         return "pid", f"task {i} printed PID {m.values.get('pid')} but ran in worker {pid}"
     if not any(e.line.pid == pid and e.line.t >= m.line.t for e in ends):
         w = workers[pid]

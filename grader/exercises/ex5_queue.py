@@ -74,13 +74,17 @@ def two_children(run: Run) -> Verdict:
     return ok(f"{seen}{forkserver}: a writer and a reader")
 
 
+def _who(run: Run, pids: list[int]) -> str:
+    if run.main is not None and pids == [run.main.pid]:
+        return f"main process {run.main.pid} itself"
+    return "process " + ", ".join(map(str, pids))
+
+
 def _pid_line(run: Run, pattern: Pattern, who: Proc | None, role: str) -> Verdict:
     if who is not None:
         return printed(run, pattern, who, {"pid": (who.pid, "its real PID")}, who=role)
     by = sorted({m.line.pid for m in run.find(pattern)})
-    where = (
-        f"it was printed by process {', '.join(map(str, by))}, which is not a child process" if by else "no such line"
-    )
+    where = f"it was printed by {_who(run, by)}, not by a child process" if by else "no such line"
     return fail(f"no {role} child process printed {str(pattern)!r} ({where}){_threads_hint(run)}")
 
 
@@ -96,7 +100,7 @@ def got_in_order(run: Run) -> Verdict:
     w, r, main = writer(run), reader(run), run.main
     if r is None or main is None:
         by = sorted({m.line.pid for m in gets(run)})
-        where = f" (the Get lines came from process {', '.join(map(str, by))}, not a child)" if by else ""
+        where = f" (the Get lines came from {_who(run, by)}, not from a child process)" if by else ""
         return fail(f"no reader child process printed 'Get <v> from queue.'{where}")
     got = [m for m in gets(run) if m.line.pid == r.pid]
     values = [_value(m) for m in got]

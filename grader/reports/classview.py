@@ -24,8 +24,9 @@ def render(book: Book, console: Console) -> None:
     console.print(Text.assemble(("Class report", "bold"), f"  {students} students, {len(book.exercises)} exercises"))
     totals = sorted(book.total(s) for s in book.students)
     if totals:
-        console.print(f"total: median {totals[len(totals) // 2]:g}/{book.max_total:g}, "
-                      f"min {totals[0]:g}, max {totals[-1]:g}")
+        console.print(
+            f"total: median {totals[len(totals) // 2]:g}/{book.max_total:g}, min {totals[0]:g}, max {totals[-1]:g}"
+        )
 
     dist = Table(title="scores per exercise", title_justify="left")
     for col in ("exercise", "mean", "distribution 0 → max", "passed", "failed", "timeout", "error", "missing"):
@@ -34,8 +35,13 @@ def render(book: Book, console: Console) -> None:
         st = book.statuses(e.id)
         mean = sum(book.score(s, e.id) for s in book.students) / max(1, students)
         dist.add_row(
-            e.title, f"{mean:.1f}/{e.max_score:g}", spark([n for _, n in book.histogram(e)]),
-            *(Text(str(st[k]), style=STYLE[k] if st[k] else "dim") for k in ("passed", "failed", "timeout", "error", "missing")),
+            e.title,
+            f"{mean:.1f}/{e.max_score:g}",
+            spark([n for _, n in book.histogram(e)]),
+            *(
+                Text(str(st[k]), style=STYLE[k] if st[k] else "dim")
+                for k in ("passed", "failed", "timeout", "error", "missing")
+            ),
         )
     console.print(dist)
 

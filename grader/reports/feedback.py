@@ -26,8 +26,14 @@ def _fence(text: str) -> str:
 
 def markdown(student: str, rows: list[Row], book: Book) -> str:
     by_ex = {r.exercise: r for r in rows}
-    lines = [f"# Feedback for {student}", "", f"**Total: {_num(book.total(student))}/{_num(book.max_total)}**", "",
-             "| exercise | status | score |", "| --- | --- | --- |"]
+    lines = [
+        f"# Feedback for {student}",
+        "",
+        f"**Total: {_num(book.total(student))}/{_num(book.max_total)}**",
+        "",
+        "| exercise | status | score |",
+        "| --- | --- | --- |",
+    ]
     for e in book.exercises:
         r = by_ex.get(e.id)
         status = r.status if r else "missing"
@@ -46,7 +52,9 @@ def markdown(student: str, rows: list[Row], book: Book) -> str:
         report = json.loads(r.report) if r.report else {}
         lines.append("")
         for c in report.get("checks", []):
-            lines.append(f"- {MARK[c['passed']]} **{c['title']}** ({_num(c['score'])}/{_num(c['max_score'])}): {c['message']}")
+            lines.append(
+                f"- {MARK[c['passed']]} **{c['title']}** ({_num(c['score'])}/{_num(c['max_score'])}): {c['message']}"
+            )
         output = report.get("output", "")
         if output.strip():
             cut = output if len(output) <= 2000 else output[:2000] + "\n… (cut)"

@@ -114,7 +114,9 @@ def _csv(header: list[str], lines: list[list[str]]) -> str:
 
 def to_csv(book: Book, roster: Roster | None = None) -> str:
     header = ["student", *(e.id for e in book.exercises), "total"]
-    return _csv(header, [[s, *(_num(book.score(s, e.id)) for e in book.exercises), _num(book.total(s))] for s in book.students])
+    return _csv(
+        header, [[s, *(_num(book.score(s, e.id)) for e in book.exercises), _num(book.total(s))] for s in book.students]
+    )
 
 
 def to_moodle(book: Book, roster: Roster | None = None) -> str:
@@ -136,8 +138,12 @@ def to_canvas(book: Book, roster: Roster | None = None) -> str:
     columns = [f"{e.title} ({roster.assignment(e) if roster else e.id})" for e in book.exercises]
     lines = [["Points Possible", "", "", "", "", *(_num(e.max_score) for e in book.exercises)]]
     for s in book.students:
-        who = [roster.field(s, c, s if c in ("Student", "SIS Login ID") else "") if roster else (s if c in ("Student", "SIS Login ID") else "")
-               for c in CANVAS_FIXED]
+        who = [
+            roster.field(s, c, s if c in ("Student", "SIS Login ID") else "")
+            if roster
+            else (s if c in ("Student", "SIS Login ID") else "")
+            for c in CANVAS_FIXED
+        ]
         lines.append([*who, *(_num(book.score(s, e.id)) for e in book.exercises)])
     return _csv([*CANVAS_FIXED, *columns], lines)
 
@@ -151,14 +157,22 @@ def to_json(book: Book, roster: Roster | None = None) -> str:
             if r is None:
                 continue
             results[e.id] = {
-                "status": r.status, "score": r.score, "max_score": r.max_score, "reason": r.reason,
-                "infra_error": r.infra, "submission": r.submission, "rule": r.rule, "sha256": r.sha256 or None,
-                "grader_version": r.grader_version, "graded_at": r.graded_at,
+                "status": r.status,
+                "score": r.score,
+                "max_score": r.max_score,
+                "reason": r.reason,
+                "infra_error": r.infra,
+                "submission": r.submission,
+                "rule": r.rule,
+                "sha256": r.sha256 or None,
+                "grader_version": r.grader_version,
+                "graded_at": r.graded_at,
                 "report": json.loads(r.report) if r.report else None,
             }
         students.append({"student": s, "total": book.total(s), "max_total": book.max_total, "results": results})
     doc = {
-        "schema_version": SCHEMA_VERSION, "grader_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "grader_version": __version__,
         "exercises": [{"id": e.id, "title": e.title, "max_score": e.max_score} for e in book.exercises],
         "students": students,
     }
@@ -166,7 +180,10 @@ def to_json(book: Book, roster: Roster | None = None) -> str:
 
 
 FORMATS: dict[str, Callable[[Book, Roster | None], str]] = {
-    "csv": to_csv, "canvas": to_canvas, "moodle": to_moodle, "json": to_json,
+    "csv": to_csv,
+    "canvas": to_canvas,
+    "moodle": to_moodle,
+    "json": to_json,
 }
 
 
@@ -196,7 +213,10 @@ class Roster:
         row = self.by_key.get(_key(student))
         if row is None:
             return default
-        aliases = {"identifier": ["identifier", "email", "username", "SIS Login ID", "ID"], "Student": ["Student", "name"]}
+        aliases = {
+            "identifier": ["identifier", "email", "username", "SIS Login ID", "ID"],
+            "Student": ["Student", "name"],
+        }
         for name in aliases.get(column, [column]):
             if row.get(name):
                 return row[name]

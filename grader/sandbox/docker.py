@@ -65,10 +65,8 @@ class DockerSandbox:
         with _live_lock:
             ids = list(_live)
         for cid in ids:
-            try:
+            with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
                 self.client.api.remove_container(cid, force=True, v=True)
-            except (docker.errors.APIError, requests.exceptions.RequestException):
-                pass
         return len(ids)
 
     def _create(self, request: RunRequest) -> Any:

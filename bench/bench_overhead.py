@@ -1,0 +1,67 @@
+"""Grading overhead, measured in one run: bare python3, a bare `docker run` of the same script in the same image,
+and a full grade (DockerSandbox.run with the seccomp profile and every limit on, plus judge). Medians of N runs."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from grader.catalog import resolve
+from grader.grading import judge
+from grader.sandbox.base import RunRequest
+from grader.sandbox.docker import DockerSandbox
+from grader.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "solutions" / "ex1_fork.py"
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+
+
+def median_time(fn: Callable[[], object], runs: int = RUNS) -> float:
+    fn()  # warm-up: page cache, image layers
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    settings = Settings()
+    sandbox = DockerSandbox(settings)  # builds the image if needed, outside the timings
+    source = SCRIPT.read_bytes()
+    exercise = resolve("ex1")
+
+    def bare_python() -> None:
+        subprocess.run([sys.executable, str(SCRIPT)], check=True, capture_output=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "solution.py").write_bytes(source)
+
+        def bare_docker() -> None:
+            cmd = ["docker", "run", "--rm", "--entrypoint", "python3", "-v", f"{tmp}:/s:ro", sandbox.image]
+            subprocess.run([*cmd, "/s/solution.py"], check=True, capture_output=True)
+
+        def graded() -> None:
+            report = judge(exercise, sandbox.run(RunRequest(source=source, settings=settings)), settings)
+            assert report.status == "passed", report.reason
+
+        python_s = median_time(bare_python)
+        docker_s = median_time(bare_docker)
+        grade_s = median_time(graded)
+    print(f"median of {RUNS} runs of {SCRIPT.relative_to(ROOT)}")
+    print(f"  bare python3                       {python_s * 1000:8.1f} ms")
+    print(f"  bare docker run (same image)       {docker_s * 1000:8.1f} ms")
+    print(f"  grade (sandbox + seccomp + limits) {grade_s * 1000:8.1f} ms")
+    print(f"  grade / docker run  = {grade_s / docker_s:.2f}  (goal <= 1.5)")
+    print(f"  grade / python3     = {grade_s / python_s:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""`grade doctor` passes on this machine and fails loudly where a protection is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from grader.commands import doctor
+from grader.image import seccomp
+from grader.settings import Settings
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.docker
+
+
+def run_doctor(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "doctor"], cwd=ROOT, env={**os.environ, "COLUMNS": "200", **env},
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_doctor_passes_here() -> None:
+    res = run_doctor()
+    assert res.returncode == 0, res.stdout + res.stderr
+    rows = {line.split("│")[1].strip(): line for line in res.stdout.splitlines() if line.count("│") >= 3}
+    for name in ("engine", "image", "kernel", "seccomp", "capabilities", "tracer", "network", "dns"):
+        assert "✔" in rows[name], name
+    assert "clone(CLONE_UNTRACED) errno 1" in res.stdout
+    assert "all protections in place" in res.stdout
+
+
+def test_doctor_fails_loudly_without_an_engine() -> None:
+    res = run_doctor(DOCKER_HOST="unix:///nonexistent/docker.sock")
+    assert res.returncode == 1
+    assert "cannot reach the Docker engine" in res.stdout and "PROTECTION MISSING" in res.stdout
+    assert "Traceback" not in res.stdout + res.stderr
+
+
+def test_doctor_fails_loudly_without_the_image() -> None:
+    res = run_doctor(GRADE_IMAGE="nonexistent:tag")
+    assert res.returncode == 1
+    assert "nonexistent:tag is missing" in res.stdout and "PROTECTION MISSING: image" in res.stdout
+
+
+def test_doctor_notices_a_profile_that_lets_clone_untraced_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A seccomp profile without the CLONE_UNTRACED refusal is a missing protection, found by the probe."""
+    weak = seccomp.profile()
+    rules = weak["syscalls"]
+    assert isinstance(rules, list)
+    weak["syscalls"] = [r for r in rules if not any(a["value"] == 0x00800000 for a in r.get("args", []))]
+    monkeypatch.setattr("grader.sandbox.docker.profile_json", lambda: json.dumps(weak))
+    findings = {f.name: f for f in doctor.diagnose(Settings())}
+    assert not findings["seccomp"].ok and "clone(CLONE_UNTRACED) errno 0" in findings["seccomp"].detail
+    assert findings["engine"].ok and findings["tracer"].ok
