@@ -104,8 +104,16 @@ def test_an_untraced_child_makes_the_run_an_error() -> None:
 @docker_test
 def test_a_container_that_outlives_its_margin_is_killed_and_removed() -> None:
     """The engine-side deadline (timeout + start margin) is the last line: kill, then remove."""
-    s = Settings(timeout_s=1, start_margin_s=0.2)
-    sb = DockerSandbox(s)
+
+    class Stubborn(DockerSandbox):
+        """Its entrypoint is told 60 s while the engine-side deadline is 1.5 s: it cannot end by itself in time."""
+
+        def _create(self, request: RunRequest) -> object:
+            patient = request.settings.model_copy(update={"timeout_s": 60.0})
+            return super()._create(request.model_copy(update={"settings": patient}))
+
+    s = Settings(timeout_s=1, start_margin_s=0.5)
+    sb = Stubborn(s)
     t0 = time.monotonic()
     out = sb.run(RunRequest(source=b"import time\ntime.sleep(60)\n", settings=s, dns=False))
     assert time.monotonic() - t0 < 10
