@@ -98,9 +98,12 @@ def test_sigint_then_resume_gives_the_same_table(graded_class, tmp_path: Path) -
     while time.monotonic() < deadline:  # interrupt once a few runs are stored and others are in flight
         time.sleep(0.3)
         if db.exists():
-            with sqlite3.connect(db) as c:
-                if c.execute("SELECT count(*) FROM results WHERE status != 'missing'").fetchone()[0] >= 6:
-                    break
+            try:
+                with sqlite3.connect(db) as c:
+                    if c.execute("SELECT count(*) FROM results WHERE status != 'missing'").fetchone()[0] >= 6:
+                        break
+            except sqlite3.OperationalError:  # the batch has created the file but not its table yet
+                continue
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

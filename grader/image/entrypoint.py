@@ -76,17 +76,19 @@ def uid_of(pid):
         return None
 
 
-def child_of(ppid, uid):
-    """strace's child running as the student: the submission's main process.
+def traced_main(trace_path):
+    """The submission's main process: the PID on the trace's first line (strace logs its exec at once).
 
-    strace forks short-lived probe children of its own (as root) at start: those are not main.
+    Reading it from the trace, not from strace's children, cannot miss a main that ended before we looked,
+    nor mistake strace's own short-lived probe children for it.
     """
     try:
-        with open(f"/proc/{ppid}/task/{ppid}/children") as f:
-            kids = [int(k) for k in f.read().split()]
+        with open(trace_path, "rb") as f:
+            head = f.read(24)
     except OSError:
         return None
-    return next((k for k in kids if uid_of(k) == uid), None)
+    pid = head.split(b" ", 1)[0]
+    return int(pid) if pid.isdigit() and b" " in head else None
 
 
 def processes_of(uid):
@@ -292,7 +294,7 @@ def main():
             blocked = snapshot(entry.pw_uid) if root else {}
             killer.kill()
         if main_pid is None:
-            main_pid = child_of(tracer.pid, entry.pw_uid)
+            main_pid = traced_main(trace_path)
             if main_pid is not None:
                 deadline = now + cfg["timeout"]
         elif main_gone is None and proc_state(main_pid) in (None, "Z", "X"):
