@@ -19,7 +19,8 @@ lint:
 	mypy
 
 bench: setup
-	$(PYTHON) bench/bench_submit.py
+	$(PYTHON) bench/bench_overhead.py 10
+	$(PYTHON) bench/bench_batch.py
 
 clean:
 	grade clean

@@ -194,12 +194,17 @@ def exit_status(expected: int = 0) -> Callable[[Run], Verdict]:
         if main.exit_code == expected:
             return ok(f"main process {main.pid} exited with {expected}")
         err = last_error(run)
-        return fail(f"main process {main.pid} {main.describe_end()}; expected exit status {expected}" + (f" — {err}" if err else ""))
+        return fail(
+            f"main process {main.pid} {main.describe_end()}; expected exit status {expected}"
+            + (f" — {err}" if err else "")
+        )
 
     return check
 
 
-def process_count(expected: int, *, what: str = "child process", created_by_main: bool = True) -> Callable[[Run], Verdict]:
+def process_count(
+    expected: int, *, what: str = "child process", created_by_main: bool = True
+) -> Callable[[Run], Verdict]:
     """Exactly `expected` processes created (directly by main, or anywhere below it)."""
 
     def check(run: Run) -> Verdict:
@@ -224,7 +229,8 @@ def children_reaped() -> Callable[[Run], Verdict]:
         if not unreaped:
             return ok(f"every child ({names(procs)}) was waited for by its parent")
         details = "; ".join(
-            f"{p.pid} was not waited for by its parent {p.parent}" + (f" (reaped by {p.reaped_by})" if p.reaped_by else "")
+            f"{p.pid} was not waited for by its parent {p.parent}"
+            + (f" (reaped by {p.reaped_by})" if p.reaped_by else "")
             for p in unreaped
         )
         return fail(f"{details} — call os.wait()/os.waitpid() (or join()) in the parent")
@@ -237,9 +243,14 @@ def nothing_left_running() -> Callable[[Run], Verdict]:
         main = run.main
         if main is None or main.end is None:
             return fail("main process never ended")
+        if run.grader_killed(main):  # the grader ended everything at once: nothing "outlived" main, but
+            alive = [p for p in run.processes if p.end is None or run.grader_killed(p)]  # nothing ended either
+            also = f" and its children ({names(alive)})" if alive else ""
+            return fail(f"main process {main.pid} never exited by itself; the grader had to stop it{also}")
         # multiprocessing's helpers end by themselves once main is gone; they are not the student's
         late = [
-            p for p in run.processes
+            p
+            for p in run.processes
             if (p.end is None or p.end > main.end + 1e-4) and not (mp_helper(p) and p.exit_code is not None)
         ]
         if not late:
@@ -253,7 +264,9 @@ def nothing_left_running() -> Callable[[Run], Verdict]:
     return check
 
 
-def killed_by(target: Callable[[Run], Proc | None], signal: str, sender: Callable[[Run], Proc | None], *, what: str) -> Callable[[Run], Verdict]:
+def killed_by(
+    target: Callable[[Run], Proc | None], signal: str, sender: Callable[[Run], Proc | None], *, what: str
+) -> Callable[[Run], Verdict]:
     """The process picked by `target` ended by `signal`, sent by the process picked by `sender`."""
 
     def check(run: Run) -> Verdict:
@@ -293,7 +306,9 @@ def printed(run: Run, pattern: Pattern, by: Proc | None, expect: dict[str, tuple
         )
     wrong: list[str] = []
     for m in mine:
-        bad = [f"<{k}> is {m.values.get(k)} but {desc} is {real}" for k, (real, desc) in expect.items() if m.int(k) != real]
+        bad = [
+            f"<{k}> is {m.values.get(k)} but {desc} is {real}" for k, (real, desc) in expect.items() if m.int(k) != real
+        ]
         if not bad:
             return ok(f"the {who} ({by.pid}) printed {m.line.text.strip()!r}")
         wrong.append(f"{m.line.text.strip()!r}: " + "; ".join(bad))

@@ -18,6 +18,7 @@ from grader import __version__
 from grader.catalog import course_root, registry, resolve, statement
 from grader.errors import GraderError, SubmissionError
 from grader.settings import Settings
+from grader.settings import load as load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Grade process exercises by what the program did.")
 image_app = typer.Typer(no_args_is_help=True, help="The runtime image submissions run in.")
@@ -26,7 +27,7 @@ out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     text = "text"
     json = "json"
 
@@ -39,13 +40,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """Grade process exercises by what the program did."""
 
 
 def settings_from(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    return load_settings(**overrides)
 
 
 def make_sandbox(settings: Settings) -> Any:
@@ -77,11 +80,19 @@ def show(exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")]) -> Non
 @app.command()
 def submit(
     exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")],
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="the program to grade [default: exercises/<ex>/solution.py of this course]")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="the program to grade [default: exercises/<ex>/solution.py of this course]"),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
     tree: Annotated[bool, typer.Option("--tree", help="draw the process tree the checks saw")] = False,
     timeout: Annotated[float | None, typer.Option(help="wall-clock limit in seconds")] = None,
     sandbox: Annotated[str | None, typer.Option(help="docker, none or auto")] = None,
+    pids: Annotated[int | None, typer.Option(help="processes and threads allowed")] = None,
+    memory_mb: Annotated[int | None, typer.Option(help="memory limit in MiB (swap included)")] = None,
+    cpus: Annotated[float | None, typer.Option(help="CPU quota")] = None,
+    output_bytes: Annotated[int | None, typer.Option(help="stdout/stderr bytes kept")] = None,
+    grace: Annotated[float | None, typer.Option(help="seconds processes may outlive main")] = None,
 ) -> None:
     """Grade one exercise: exit 0 at full marks, 1 otherwise."""
     from grader.grading import grade, load_submission, precheck, rejected
@@ -91,10 +102,20 @@ def submit(
     if file is None:
         root = course_root()
         if root is None:
-            raise SubmissionError("not in a course checkout (no exercises/ folder here or above) — cd into it, or pass --file")
+            raise SubmissionError(
+                "not in a course checkout (no exercises/ folder here or above) — cd into it, or pass --file"
+            )
         file = root / ex.folder / "solution.py"
     source = load_submission(file)
-    settings = settings_from(timeout_s=timeout, sandbox=sandbox)
+    settings = settings_from(
+        timeout_s=timeout,
+        sandbox=sandbox,
+        pids=pids,
+        memory_mb=memory_mb,
+        cpus=cpus,
+        output_bytes=output_bytes,
+        grace_s=grace,
+    )
     problem = precheck(source, file.name)  # before any container: a syntax error needs no sandbox
     if problem is not None:
         report = rejected(ex, source, problem, name=file.name)
@@ -110,7 +131,9 @@ def submit(
 
 @image_app.command("build")
 def image_build(
-    bootstrap: Annotated[bool, typer.Option("--bootstrap", help="build the base from Debian's archive (no registry needed)")] = False,
+    bootstrap: Annotated[
+        bool, typer.Option("--bootstrap", help="build the base from Debian's archive (no registry needed)")
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="rebuild even if the image is up to date")] = False,
 ) -> None:
     """Build the runtime image (reused when up to date)."""
@@ -128,7 +151,7 @@ def image_name() -> None:
     """Print the runtime image's tag."""
     from grader.image.build import image_tag
 
-    out.print(Settings().image or image_tag())
+    out.print(load_settings().image or image_tag())
 
 
 @app.command()
@@ -171,5 +194,8 @@ def main() -> None:
         log = Path.home() / ".cache" / "grade" / "crash.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(traceback.format_exc())
-        err.print(Text.assemble(("unexpected error:", "bold red"), f" {type(e).__name__}: {e} — please report it with {log}"), soft_wrap=True)
+        err.print(
+            Text.assemble(("unexpected error:", "bold red"), f" {type(e).__name__}: {e} — please report it with {log}"),
+            soft_wrap=True,
+        )
         sys.exit(3)

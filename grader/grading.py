@@ -63,8 +63,12 @@ def evaluate(exercise: Exercise, run: Run) -> list[CheckResult]:
         verdict = c.fn(run)
         results.append(
             CheckResult(
-                id=c.id, title=c.title, passed=verdict.passed, score=c.points if verdict.passed else 0,
-                max_score=c.points, message=verdict.message,
+                id=c.id,
+                title=c.title,
+                passed=verdict.passed,
+                score=c.points if verdict.passed else 0,
+                max_score=c.points,
+                message=verdict.message,
             )
         )
     return results
@@ -166,8 +170,12 @@ def classify(outcome: RunOutcome, tree: Tree, settings: Settings) -> tuple[Statu
     aimed = sigkill_targets(outcome.trace)
     groups = min(aimed, default=0) < -1  # kill(-pgid): any process may have been in that group
     oom = [
-        p for p in tree.procs.values()
-        if p.signal == "SIGKILL" and p.signal_sender is None and not aimed & {p.pid, 0, -1} and not groups
+        p
+        for p in tree.procs.values()
+        if p.signal == "SIGKILL"
+        and p.signal_sender is None
+        and not aimed & {p.pid, 0, -1}
+        and not groups
         and not (outcome.kill_time and (p.end or 0) >= outcome.kill_time - 0.05)
     ]
     # the memory cgroup's count is authoritative where the sandbox could read it; else a SIGKILL nobody sent
@@ -213,24 +221,43 @@ def judge(exercise: Exercise, outcome: RunOutcome, settings: Settings, *, sandbo
     if status == "timeout":
         score = min(score, exercise.max_score - min(c.points for c in exercise.checks))
     return Report(
-        grader_version=__version__, exercise=exercise.id, status=status, score=round(score, 2),
-        max_score=exercise.max_score, checks=checks, reason=reason,
-        output=outcome.stdout.decode("utf-8", "replace"), output_truncated=outcome.stdout_bytes > len(outcome.stdout),
-        stderr=outcome.stderr.decode("utf-8", "replace"), stderr_truncated=outcome.stderr_bytes > len(outcome.stderr),
-        duration_s=round(outcome.wall_s, 3), sandbox=sandbox, tree=tree,
+        grader_version=__version__,
+        exercise=exercise.id,
+        status=status,
+        score=round(score, 2),
+        max_score=exercise.max_score,
+        checks=checks,
+        reason=reason,
+        output=outcome.stdout.decode("utf-8", "replace"),
+        output_truncated=outcome.stdout_bytes > len(outcome.stdout),
+        stderr=outcome.stderr.decode("utf-8", "replace"),
+        stderr_truncated=outcome.stderr_bytes > len(outcome.stderr),
+        duration_s=round(outcome.wall_s, 3),
+        sandbox=sandbox,
+        tree=tree,
     )
 
 
 def rejected(exercise: Exercise, source: bytes, problem: str, *, name: str, sandbox: str = "none") -> Report:
     """The report for a file that cannot run at all (see precheck): every check fails, nothing ran."""
     return Report(
-        grader_version=__version__, exercise=exercise.id, status="failed", score=0, max_score=exercise.max_score,
-        checks=_not_run(exercise, problem), reason=problem, duration_s=0.0, sandbox=sandbox,
-        submission=name, sha256=hashlib.sha256(source).hexdigest(),
+        grader_version=__version__,
+        exercise=exercise.id,
+        status="failed",
+        score=0,
+        max_score=exercise.max_score,
+        checks=_not_run(exercise, problem),
+        reason=problem,
+        duration_s=0.0,
+        sandbox=sandbox,
+        submission=name,
+        sha256=hashlib.sha256(source).hexdigest(),
     )
 
 
-def grade(exercise: Exercise, source: bytes, *, sandbox: Sandbox, settings: Settings, name: str = "solution.py") -> Report:
+def grade(
+    exercise: Exercise, source: bytes, *, sandbox: Sandbox, settings: Settings, name: str = "solution.py"
+) -> Report:
     """Grade one submission's bytes. Student faults become the report; only grader faults raise."""
     problem = precheck(source, name)
     if problem is not None:

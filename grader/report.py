@@ -32,7 +32,9 @@ class Report(BaseModel):
     score: float
     max_score: float
     checks: list[CheckResult]
-    reason: str | None = Field(None, description="why the status is what it is, when it is not passed/failed by checks alone")
+    reason: str | None = Field(
+        None, description="why the status is what it is, when it is not passed/failed by checks alone"
+    )
     output: str = Field("", description="the submission's stdout, capped")
     output_truncated: bool = False
     stderr: str = ""

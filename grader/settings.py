@@ -34,3 +34,19 @@ class Settings(BaseSettings):
             "fsize": self.fsize_mb << 20,
             "core": 0,
         }
+
+
+def load(**overrides: object) -> Settings:
+    """Settings from the environment and the given overrides (None means "not given"), or one clear error."""
+    from pydantic import ValidationError
+
+    from grader.errors import GraderError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        raise GraderError(
+            f"invalid setting {name} ({first['msg']}) — fix the flag or the GRADE_{name.upper()} environment variable"
+        ) from None

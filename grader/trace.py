@@ -19,7 +19,9 @@ _CALL = re.compile(r"^(\w+)\((.*)\)\s+= (.*)$", re.S)
 _INT = re.compile(r"-?\d+")
 _WAIT_STATUS = re.compile(r"WEXITSTATUS\(s\) == (\d+)|WTERMSIG\(s\) == (SIG\w+)")
 _CREATORS = {"fork", "vfork", "clone", "clone3"}
-_BIRTH = re.compile(r"^(\d+)\s+\S+\s(?:<\.\.\. (fork|vfork|clone|clone3) resumed>|(fork|vfork|clone|clone3)\()(.*)\) = (\d+)$")
+_BIRTH = re.compile(
+    r"^(\d+)\s+\S+\s(?:<\.\.\. (fork|vfork|clone|clone3) resumed>|(fork|vfork|clone|clone3)\()(.*)\) = (\d+)$"
+)
 _BIRTH_START = re.compile(r"^(\d+)\s+\S+\s(fork|vfork|clone|clone3)\((.*) <unfinished \.\.\.>$")
 
 
@@ -178,7 +180,9 @@ def _births(lines: list[str]) -> dict[int, tuple[int, str, set[str]]]:
             tid = int(m.group(1))
             args = (heads.pop(tid, "") if m.group(2) else "") + m.group(4)
             flags = re.search(r"flags=([\w|]+)", args)
-            out.setdefault(int(m.group(5)), (tid, m.group(2) or m.group(3), set(flags.group(1).split("|")) if flags else set()))
+            out.setdefault(
+                int(m.group(5)), (tid, m.group(2) or m.group(3), set(flags.group(1).split("|")) if flags else set())
+            )
     return out
 
 

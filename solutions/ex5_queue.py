@@ -11,7 +11,9 @@ def write(q):
     for value in ['A', 'B', 'C']:
         print('Put %s to queue...' % value)
         q.put(value)
-        time.sleep(random.random())
+        # at least a little: main terminates the reader as soon as the writer ends, so the reader
+        # needs a moment to take C off the queue before that (random() alone can be ~0)
+        time.sleep(0.05 + random.random() * 0.5)
 
 
 def read(q):

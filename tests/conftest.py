@@ -37,7 +37,10 @@ def grade_file(sandbox, settings: Settings) -> GradeFile:  # type: ignore[no-unt
     def run(exercise: str, path: Path | str, **overrides: object) -> Report:
         path = Path(path)
         return grade(
-            resolve(exercise), path.read_bytes(), sandbox=sandbox, settings=settings.model_copy(update=overrides),
+            resolve(exercise),
+            path.read_bytes(),
+            sandbox=sandbox,
+            settings=settings.model_copy(update=overrides),
             name=path.name,
         )
 

@@ -31,8 +31,7 @@ def test_dnsmasq_answers_the_exercise_names_and_logs_queries(sandbox, settings: 
     assert "@@ nslookup 0" in out and "mail exchanger = 50 mail.python.org." in out, out
     assert "@@ nslookup www.example.org 1" in out, out  # not a name the server knows: nslookup fails
     log = outcome.dns_log
-    for query in ("query[A] www.python.org", "query[AAAA] www.python.org", "query[MX] python.org",
-                  "www.example.org"):
+    for query in ("query[A] www.python.org", "query[AAAA] www.python.org", "query[MX] python.org", "www.example.org"):
         assert query in log, (query, log)
 
 

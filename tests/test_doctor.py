@@ -20,8 +20,12 @@ pytestmark = pytest.mark.docker
 
 def run_doctor(**env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "grader", "doctor"], cwd=ROOT, env={**os.environ, "COLUMNS": "200", **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "grader", "doctor"],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

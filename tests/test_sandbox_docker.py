@@ -150,7 +150,10 @@ def test_interrupting_grade_submit_removes_its_container(tmp_path: Path, sig: si
     env = {**os.environ, "GRADE_TIMEOUT_S": "60"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "grader", "submit", "ex1", "--file", str(program)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         cid = _find_container(token, time.monotonic() + 60)
@@ -189,8 +192,16 @@ GOOD = (
         (GOOD, {"kill_reason": "untraced"}, "untraced: "),
         (GOOD, {"infra_error": "the Docker engine failed during the run: gone"}, "the Docker engine failed"),
     ],
-    ids=["no-exit-line", "cut-mid-line", "strace-error", "trace-limit", "survivor", "untraced-clone", "pipe-held",
-         "engine"],
+    ids=[
+        "no-exit-line",
+        "cut-mid-line",
+        "strace-error",
+        "trace-limit",
+        "survivor",
+        "untraced-clone",
+        "pipe-held",
+        "engine",
+    ],
 )
 def test_the_judge_fails_closed(trace: str, fields: dict[str, object], reason: str) -> None:
     report = judge(resolve("ex1"), _outcome(trace, **fields), Settings())  # type: ignore[arg-type]
@@ -199,9 +210,7 @@ def test_the_judge_fails_closed(trace: str, fields: dict[str, object], reason: s
 
 
 def test_a_student_line_shaped_like_a_tracer_error_is_not_one() -> None:
-    student = GOOD.replace(
-        "10 1.5 exit_group", '10 1.45 write(2, "strace: fake\\n", 13) = 13\n10 1.5 exit_group'
-    )
+    student = GOOD.replace("10 1.5 exit_group", '10 1.45 write(2, "strace: fake\\n", 13) = 13\n10 1.5 exit_group')
     report = judge(resolve("ex1"), _outcome(student, stderr=b"strace: fake\n"), Settings())
     assert report.status != "error", report.reason
 

@@ -32,7 +32,11 @@ def test_every_exercise_has_a_reference_and_must_fail_cases() -> None:
 @pytest.mark.parametrize("path", REFERENCES, ids=lambda p: p.stem)
 def test_reference_gets_full_marks(grade_file: GradeFile, path: Path) -> None:
     report = grade_file(path.stem, path)
-    assert report.status == "passed", (failing(report), report.reason, [c.message for c in report.checks if not c.passed])
+    assert report.status == "passed", (
+        failing(report),
+        report.reason,
+        [c.message for c in report.checks if not c.passed],
+    )
     assert report.score == report.max_score
 
 
@@ -40,7 +44,11 @@ def test_reference_gets_full_marks(grade_file: GradeFile, path: Path) -> None:
 def test_submission_verdict(grade_file: GradeFile, path: Path) -> None:
     report = grade_file(path.parent.name, path)
     if path.name.startswith("pass__"):
-        assert report.status == "passed", (failing(report), report.reason, [c.message for c in report.checks if not c.passed])
+        assert report.status == "passed", (
+            failing(report),
+            report.reason,
+            [c.message for c in report.checks if not c.passed],
+        )
         return
     check_id = path.name.split("__")[1]
     assert report.status != "passed" and report.score < report.max_score

@@ -11,12 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from grader.settings import Settings
+from grader.settings import Settings, load
 
 out = Console(highlight=False)
 
 # Runs inside a real sandbox as the student: every line is one protection seen from the inside.
-PROBE = b'''
+PROBE = b"""
 import ctypes, json, os, socket
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -46,7 +46,7 @@ try:
 except OSError as err:
     found["dns"] = "failed: %s" % err
 print("@@PROBE@@" + json.dumps(found))
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,8 @@ def diagnose(settings: Settings) -> list[Finding]:
     security = " ".join(info.get("SecurityOptions") or [])
     found.append(
         Finding(
-            "kernel", "seccomp" in security,
+            "kernel",
+            "seccomp" in security,
             f"{info.get('KernelVersion')}, cgroup v{info.get('CgroupVersion', '?')}, "
             + ("seccomp supported" if "seccomp" in security else "NO seccomp support in the engine"),
         )
@@ -115,20 +116,20 @@ def diagnose(settings: Settings) -> list[Finding]:
     refused = seen["clone_untraced"] == 1 and seen["clone3"] == 38 and seen["unshare"] == 1 and seen["seccomp"] == "2"
     found.append(
         Finding(
-            "seccomp", refused,
+            "seccomp",
+            refused,
             f"clone(CLONE_UNTRACED) errno {seen['clone_untraced']} (want 1), clone3 errno {seen['clone3']} (want 38), "
             f"unshare errno {seen['unshare']} (want 1), filter mode {seen['seccomp']} (want 2)",
         )
     )
     no_caps = int(seen["cap_eff"], 16) == 0 and seen["nnp"] == "1"
-    found.append(
-        Finding("capabilities", no_caps, f"student CapEff {seen['cap_eff']}, no-new-privileges {seen['nnp']}")
-    )
+    found.append(Finding("capabilities", no_caps, f"student CapEff {seen['cap_eff']}, no-new-privileges {seen['nnp']}"))
     main = tree.main
     traced = main is not None and main.exit_code == 0 and seen["uid"] != 0 and seen["kill_tracer"] == 1
     found.append(
         Finding(
-            "tracer", traced,
+            "tracer",
+            traced,
             f"strace saw main {main.pid if main else None} ({main.describe_end() if main else 'no trace'}); "
             f"student uid {seen['uid']}; kill(tracer) errno {seen['kill_tracer']} (want 1)",
         )
@@ -152,7 +153,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def doctor() -> None:
         """Check the engine, image, kernel, seccomp, capabilities and tracer; exit 1 if a protection is missing."""
-        findings = diagnose(Settings())
+        findings = diagnose(load())
         out.print(render(findings))
         missing = [f.name for f in findings if not f.ok]
         if missing:

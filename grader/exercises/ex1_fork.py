@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from grader.catalog import Exercise
 from grader.checks import (
-    Check, Pattern, Run, Verdict, children_reaped, exit_status, fail, names, nothing_left_running, ok, printed,
+    Check,
+    Pattern,
+    Run,
+    Verdict,
+    children_reaped,
+    exit_status,
+    fail,
+    names,
+    nothing_left_running,
+    ok,
+    printed,
     process_count,
 )
 from grader.trace import Proc
@@ -53,7 +63,13 @@ def parent_line(run: Run) -> Verdict:
         return fail("the program never started")
     if child is None:
         return fail(f"main process {main.pid} created {len(run.children())} children; the line needs exactly one")
-    return printed(run, PARENT, main, {"pid": (main.pid, "its real PID"), "child": (child.pid, "the child's real PID")}, who="parent")
+    return printed(
+        run,
+        PARENT,
+        main,
+        {"pid": (main.pid, "its real PID"), "child": (child.pid, "the child's real PID")},
+        who="parent",
+    )
 
 
 def child_line(run: Run) -> Verdict:
@@ -63,7 +79,11 @@ def child_line(run: Run) -> Verdict:
     if child is None:
         return fail(f"main process {main.pid} created {len(run.children())} children; the line needs exactly one")
     return printed(
-        run, CHILD, child, {"pid": (child.pid, "its real PID"), "ppid": (main.pid, "its parent's real PID")}, who="child"
+        run,
+        CHILD,
+        child,
+        {"pid": (child.pid, "its real PID"), "ppid": (main.pid, "its parent's real PID")},
+        who="child",
     )
 
 
@@ -73,7 +93,9 @@ def child_exit(run: Run) -> Verdict:
         return fail(f"expected exactly one child; main created {len(run.children())}")
     if child.exit_code == 0:
         return ok(f"child {child.pid} exited with status 0")
-    return fail(f"child {child.pid} {child.describe_end()}; expected it to exit with status 0 (sys.exit(0) or os._exit(0))")
+    return fail(
+        f"child {child.pid} {child.describe_end()}; expected it to exit with status 0 (sys.exit(0) or os._exit(0))"
+    )
 
 
 EXERCISE = Exercise(

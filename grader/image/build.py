@@ -48,7 +48,9 @@ def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
             suites = re.search(r"^Suites:\s*(.*)$", stanza, re.M)
             if uris and suites and "bookworm" in suites.group(1).split():
                 return uris.group(1)
-    raise ImageError("no Debian bookworm mirror in /etc/apt sources — add one, or build from a registry without --bootstrap")
+    raise ImageError(
+        "no Debian bookworm mirror in /etc/apt sources — add one, or build from a registry without --bootstrap"
+    )
 
 
 def _exists(client: docker.DockerClient, tag: str) -> bool:
@@ -101,7 +103,9 @@ def ensure_image(
             client.images.pull(REGISTRY_BASE)
         except docker.errors.APIError as err:
             if bootstrap is False:
-                raise ImageError(f"cannot pull {REGISTRY_BASE} ({err.explanation}) — try `grade image build --bootstrap`") from err
+                raise ImageError(
+                    f"cannot pull {REGISTRY_BASE} ({err.explanation}) — try `grade image build --bootstrap`"
+                ) from err
             progress("no image registry answers; building the base from Debian's archive instead")
             base = BOOTSTRAP_BASE
             bootstrap_base(client, progress)

@@ -22,8 +22,7 @@ import zlib
 
 MARKER = "@@GRADE-RESULT@@"
 TRACED = (
-    "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,"
-    "ptrace,setsid,setpgid,prctl"
+    "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,ptrace,setsid,setpgid,prctl"
 )
 POLL_S = 0.02
 
@@ -38,7 +37,9 @@ def start_dns(cfg, rundir):
     pidfile = os.path.join(rundir, "dnsmasq.pid")
     res = subprocess.run(
         [exe, "--conf-file=" + conf, "--log-facility=" + log, "--pid-file=" + pidfile, *cfg.get("dns_args", [])],
-        capture_output=True, text=True, timeout=5,
+        capture_output=True,
+        text=True,
+        timeout=5,
     )
     return log, (res.stderr.strip() or None) if res.returncode else None
 
@@ -57,6 +58,7 @@ def set_limits(rl):
         for name, value in rl.items():
             res = getattr(resource, "RLIMIT_" + name.upper())
             resource.setrlimit(res, (value, value))
+
     return apply
 
 
@@ -108,12 +110,20 @@ def processes_of(uid):
 
 # kernel wait channels (/proc/PID/wchan) in the words a student knows
 WCHAN = {
-    "do_wait": "waiting for a child (wait)", "hrtimer_nanosleep": "sleeping (time.sleep)",
-    "do_nanosleep": "sleeping (time.sleep)", "pipe_read": "reading a pipe", "pipe_write": "writing a full pipe",
-    "futex_wait_queue": "waiting on a lock (futex)", "futex_wait_queue_me": "waiting on a lock (futex)",
-    "do_sys_poll": "polling (select/poll)", "do_select": "polling (select/poll)", "ep_poll": "polling (epoll)",
-    "do_signal_stop": "stopped by a signal", "sigsuspend": "waiting for a signal (pause)",
-    "ptrace_stop": "held at a system call or a stop signal", "unix_stream_read_generic": "reading a socket",
+    "do_wait": "waiting for a child (wait)",
+    "hrtimer_nanosleep": "sleeping (time.sleep)",
+    "do_nanosleep": "sleeping (time.sleep)",
+    "pipe_read": "reading a pipe",
+    "pipe_write": "writing a full pipe",
+    "futex_wait_queue": "waiting on a lock (futex)",
+    "futex_wait_queue_me": "waiting on a lock (futex)",
+    "do_sys_poll": "polling (select/poll)",
+    "do_select": "polling (select/poll)",
+    "ep_poll": "polling (epoll)",
+    "do_signal_stop": "stopped by a signal",
+    "sigsuspend": "waiting for a signal (pause)",
+    "ptrace_stop": "held at a system call or a stop signal",
+    "unix_stream_read_generic": "reading a socket",
 }
 
 
@@ -244,8 +254,13 @@ def main():
         cmd += ["-u", user]
     cmd += [python, cfg["script"]]
     env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": cfg.get("workdir", "/tmp"), "LANG": "C.UTF-8",
-        "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "USER": user, "LOGNAME": user,
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": cfg.get("workdir", "/tmp"),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "USER": user,
+        "LOGNAME": user,
     }
     if cfg.get("start_method"):  # tests only: sitecustomize forces the method in every interpreter
         env["GRADE_START_METHOD"] = cfg["start_method"]
@@ -256,8 +271,15 @@ def main():
     err_r, err_w = os.pipe()
     started = time.time()
     tracer = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, env=env, cwd=cfg.get("workdir", "/tmp"),
-        preexec_fn=set_limits(cfg.get("rlimits", {})), start_new_session=True, close_fds=True,
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=out_w,
+        stderr=err_w,
+        env=env,
+        cwd=cfg.get("workdir", "/tmp"),
+        preexec_fn=set_limits(cfg.get("rlimits", {})),
+        start_new_session=True,
+        close_fds=True,
     )
     killer.pgid = tracer.pid
     os.close(out_w)
@@ -334,13 +356,23 @@ def main():
         with open(dns_log, "rb") as f:
             dns = f.read(65536).decode("utf-8", "replace")
     result = {
-        "started": started, "ended": ended, "strace_status": status, "main_pid": main_pid,
-        "kill_reason": kill_reason, "kill_time": kill_time,
-        "stdout": base64.b64encode(bytes(kept[out_r])).decode(), "stdout_bytes": total[out_r],
-        "stderr": base64.b64encode(bytes(kept[err_r])).decode(), "stderr_bytes": total[err_r],
+        "started": started,
+        "ended": ended,
+        "strace_status": status,
+        "main_pid": main_pid,
+        "kill_reason": kill_reason,
+        "kill_time": kill_time,
+        "stdout": base64.b64encode(bytes(kept[out_r])).decode(),
+        "stdout_bytes": total[out_r],
+        "stderr": base64.b64encode(bytes(kept[err_r])).decode(),
+        "stderr_bytes": total[err_r],
         "trace_z": base64.b64encode(zlib.compress(trace[: cfg["trace_bytes"]], 3)).decode(),
-        "trace_bytes": len(trace), "trace_truncated": len(trace) > cfg["trace_bytes"],
-        "dns_log": dns, "dns_error": dns_error, "untraced": survivors, "blocked": blocked,
+        "trace_bytes": len(trace),
+        "trace_truncated": len(trace) > cfg["trace_bytes"],
+        "dns_log": dns,
+        "dns_error": dns_error,
+        "untraced": survivors,
+        "blocked": blocked,
         "oom_kills": None if oom_after is None else oom_after - (oom_before or 0),
     }
     sys.stdout.write(MARKER + json.dumps(result) + "\n")

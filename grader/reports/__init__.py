@@ -28,4 +28,3 @@ def file_formats() -> dict[str, Callable[[Sequence[Report]], str]]:
     from grader.reports import gradescope, junit, tap
 
     return {"junit": junit.render, "gradescope": gradescope.render, "tap": tap.render}
-

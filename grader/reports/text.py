@@ -36,7 +36,9 @@ def _label(p: Proc, t0: float, tree: Tree) -> Text:
     reaped = f", reaped by {p.reaped_by}" if p.reaped_by else ""
     threads = f", {len(p.threads)} thread{'s' if len(p.threads) != 1 else ''}" if p.threads else ""
     style = "green" if p.exit_code == 0 else "red" if p.ended else "yellow"
-    text = Text.assemble((f"{p.pid}", "bold"), f" {argv[:60]}{how}  [{start} → {end}] ", (ended, style), f"{reaped}{threads}")
+    text = Text.assemble(
+        (f"{p.pid}", "bold"), f" {argv[:60]}{how}  [{start} → {end}] ", (ended, style), f"{reaped}{threads}"
+    )
     n = len(tree.lines_of(p.pid))
     if n:
         text.append(f"  ({n} line{'s' if n != 1 else ''} printed)", style="dim")
@@ -72,6 +74,9 @@ def render(report: Report, *, console: Console, tree: bool = False, title: str |
     if tree and report.tree is not None:
         console.print(Group(Text("process tree (times from main's start):", style="bold"), process_tree(report.tree)))
     console.print(
-        Text.assemble("Score: ", (f"{_fmt(report.score)}/{_fmt(report.max_score)}", STATUS_STYLE[report.status]),
-                      f"   ({report.duration_s:.2f}s in the sandbox)")
+        Text.assemble(
+            "Score: ",
+            (f"{_fmt(report.score)}/{_fmt(report.max_score)}", STATUS_STYLE[report.status]),
+            f"   ({report.duration_s:.2f}s in the sandbox)",
+        )
     )

@@ -56,7 +56,9 @@ class RunOutcome(BaseModel):
                 raw["trace"] = zlib.decompress(base64.b64decode(raw.pop("trace_z"))).decode("utf-8", "replace")
                 raw["wall_s"] = raw["ended"] - raw["started"]
                 return cls.model_validate(raw)
-        return cls(infra_error="the sandbox ended without a result" + (f": {text.strip()[-300:]}" if text.strip() else ""))
+        return cls(
+            infra_error="the sandbox ended without a result" + (f": {text.strip()[-300:]}" if text.strip() else "")
+        )
 
 
 def entrypoint_config(request: RunRequest, *, script: str, rundir: str, workdir: str) -> dict[str, object]:

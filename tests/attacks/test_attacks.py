@@ -64,10 +64,14 @@ ATTACKS: dict[str, Attack] = {
         ("failed",), None, output=(r"WRITABLE \['/dev/shm', '/dev/shm \(symlink\)', '/tmp', '/tmp \(symlink\)'\]",)
     ),
     "read_secrets": Attack(("failed",), None, output=(r"FOUND \[\]\nREADABLE \[\]",)),
-    "dump_env": Attack(("failed",), None, output=(
-        r"ENV \['HOME', 'LANG', 'LOGNAME', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'USER'\]",
-        r"ENVIRON 1 errno=13",
-    )),
+    "dump_env": Attack(
+        ("failed",),
+        None,
+        output=(
+            r"ENV \['HOME', 'LANG', 'LOGNAME', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'USER'\]",
+            r"ENVIRON 1 errno=13",
+        ),
+    ),
     "network": Attack(("failed",), None, output=(r"REACHED \[\]",)),
     "fill_tmp_big": Attack(("failed",), None, output=(r"BIG (\d+) errno=(28|27)",)),
     "fill_tmp_small": Attack(("failed",), None, output=(r"SMALL (\d+) errno=28",)),
