@@ -29,7 +29,7 @@ def run_doctor(**env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_doctor_passes_here() -> None:
+def test_doctor_passes_here(sandbox: object) -> None:  # the sandbox fixture builds the image if it is stale
     res = run_doctor()
     assert res.returncode == 0, res.stdout + res.stderr
     rows = {line.split("│")[1].strip(): line for line in res.stdout.splitlines() if line.count("│") >= 3}
