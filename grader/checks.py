@@ -142,6 +142,11 @@ class Run:
         parent = self.proc(p.parent)
         return parent is not None and parent.parent == main.pid and mp_helper(parent) == "forkserver"
 
+    def since(self, t: float | None) -> str:
+        """A trace time as seconds after main started, as the --tree view shows them (absolute times mean nothing)."""
+        base = self.main.start if self.main and self.main.start is not None else 0.0
+        return "never" if t is None else f"{t - base:.4f}s"
+
     def grader_killed(self, p: Proc) -> bool:
         """True when `p` ended only because the grader stopped the run (time limit, leftovers)."""
         kt = self.outcome.kill_time
@@ -313,3 +318,48 @@ def printed(run: Run, pattern: Pattern, by: Proc | None, expect: dict[str, tuple
             return ok(f"the {who} ({by.pid}) printed {m.line.text.strip()!r}")
         wrong.append(f"{m.line.text.strip()!r}: " + "; ".join(bad))
     return fail(f"the {who} ({by.pid}) printed " + " / ".join(wrong))
+
+
+def main_prints(first: Pattern, then: Pattern, *, hint: str) -> Callable[[Run], Verdict]:
+    """Main prints `first` with its real <pid>, and the fixed line `then`."""
+
+    def check(run: Run) -> Verdict:
+        main = run.main
+        if main is None:
+            return fail("the program never started")
+        verdict = printed(run, first, main, {"pid": (main.pid, "its real PID")}, who="main process")
+        if not verdict.passed:
+            return verdict
+        if not any(m.line.pid == main.pid for m in run.find(then)):
+            return fail(f"main process {main.pid} never printed {str(then)!r}; {hint}")
+        return ok(f"main process {main.pid} printed {str(first)!r} with its real PID and {str(then)!r}")
+
+    return check
+
+
+def printed_after_exit(
+    pattern: Pattern, procs: Callable[[Run], list[Proc]], *, what: str, hint: str
+) -> Callable[[Run], Verdict]:
+    """Main prints `pattern` only once every process `procs` picks has ended (a line after a process ended)."""
+
+    def check(run: Run) -> Verdict:
+        main = run.main
+        if main is None:
+            return fail("the program never started")
+        mine = [m for m in run.find(pattern) if m.line.pid == main.pid]
+        if not mine:
+            return fail(f"main process {main.pid} never printed {str(pattern)!r}; {hint}")
+        waited = procs(run)
+        if not waited:
+            return fail(f"{str(pattern)!r} was printed, but main had no {what} to wait for")
+        said = mine[0].line.t
+        running = [p for p in waited if p.end is None or p.end > said]
+        if running:
+            late = ", ".join(f"{p.pid} (ended {run.since(p.end)})" for p in running)
+            return fail(f"main printed {str(pattern)!r} at {run.since(said)} while {what} {late} still ran — {hint}")
+        last = max(p.end or 0.0 for p in waited)
+        return ok(
+            f"main printed {str(pattern)!r} at {run.since(said)}, after the last {what} ended at {run.since(last)}"
+        )
+
+    return check

@@ -11,10 +11,12 @@ from grader.checks import (
     Verdict,
     exit_status,
     fail,
+    main_prints,
     names,
     nothing_left_running,
     ok,
     printed,
+    printed_after_exit,
 )
 from grader.trace import Proc
 
@@ -25,12 +27,6 @@ RAN = Pattern("Task <i> runs <t> seconds.", text=["t"])
 DONE = Pattern("All subprocesses done.")
 TASKS = range(5)
 WORKERS = 4
-
-
-def since(run: Run, t: float | None) -> str:
-    """A trace time as seconds after main started, as the --tree view shows them (absolute times mean nothing)."""
-    base = run.main.start if run.main and run.main.start is not None else 0.0
-    return "never" if t is None else f"{t - base:.4f}s"
 
 
 def pool_workers(run: Run) -> list[Proc]:
@@ -117,7 +113,7 @@ def task_problem(run: Run, i: int, lines: list[Match], ends: list[Match], worker
                 "cut",
                 f"task {i} was cut off by {w.signal} from main ({main_pid}) while still running",
             )
-        how = f", and worker {pid} {w.describe_end()} at {since(run, w.end)}" if w.signal or not w.ended else ""
+        how = f", and worker {pid} {w.describe_end()} at {run.since(w.end)}" if w.signal or not w.ended else ""
         return "cut", f"task {i} started in worker {pid} but never printed 'Task {i} runs <t> seconds.'{how}"
     return "", ""
 
@@ -192,7 +188,7 @@ def at_most_four(run: Run) -> Verdict:
         return ok(f"at most {len(peak)} task(s) ran at the same time (the pool allows {WORKERS})")
     busy = ", ".join(f"task {task} in {pid}" for task, pid in sorted(peak.items()))
     return fail(
-        f"{len(peak)} tasks ran at the same time at {since(run, at)} ({busy}); "
+        f"{len(peak)} tasks ran at the same time at {run.since(at)} ({busy}); "
         f"a Pool({WORKERS}) runs at most {WORKERS} at once"
     )
 
@@ -215,40 +211,6 @@ def reused(run: Run) -> Verdict:
     )
 
 
-def parent_lines(run: Run) -> Verdict:
-    main = run.main
-    if main is None:
-        return fail("the program never started")
-    verdict = printed(run, PARENT, main, {"pid": (main.pid, "its real PID")}, who="main process")
-    if not verdict.passed:
-        return verdict
-    if not any(m.line.pid == main.pid for m in run.find(WAITING)):
-        return fail(f"main process {main.pid} never printed {str(WAITING)!r}; print it before p.close() and p.join()")
-    return ok(f"main process {main.pid} printed {str(PARENT)!r} with its real PID and {str(WAITING)!r}")
-
-
-def done_line(run: Run) -> Verdict:
-    main = run.main
-    if main is None:
-        return fail("the program never started")
-    mine = [m for m in run.find(DONE) if m.line.pid == main.pid]
-    if not mine:
-        return fail(f"main process {main.pid} never printed {str(DONE)!r}; print it after p.close() and p.join()")
-    workers = pool_workers(run)
-    if not workers:
-        return fail(f"{str(DONE)!r} was printed, but main had no pool workers to wait for")
-    said = mine[0].line.t
-    running = [p for p in workers if p.end is None or p.end > said]
-    if running:
-        late = ", ".join(f"{p.pid} (ended {since(run, p.end)})" for p in running)
-        return fail(
-            f"main printed {str(DONE)!r} at {since(run, said)} while workers {late} were still running — "
-            "call p.close() and then p.join() before printing it"
-        )
-    last = max(p.end or 0.0 for p in workers)
-    return ok(f"main printed {str(DONE)!r} at {since(run, said)}, after the last worker ended at {since(run, last)}")
-
-
 EXERCISE = Exercise(
     id="ex3_pool",
     number=3,
@@ -259,8 +221,18 @@ EXERCISE = Exercise(
         Check("tasks_once", "each task 0-4 runs once, to the end, in a pool worker", 3, tasks_once),
         Check("at_most_four", "never more than 4 tasks at once", 1, at_most_four),
         Check("reused", "a worker is reused for a second task", 1, reused),
-        Check("parent_lines", "main prints its real PID and that it is waiting", 1, parent_lines),
-        Check("done_line", "'All subprocesses done.' comes after every worker has exited", 2, done_line),
+        Check(
+            "parent_lines",
+            "main prints its real PID and that it is waiting",
+            1,
+            main_prints(PARENT, WAITING, hint="print it before p.close() and p.join()"),
+        ),
+        Check(
+            "done_line",
+            "'All subprocesses done.' comes after every worker has exited",
+            2,
+            printed_after_exit(DONE, pool_workers, what="worker", hint="print it after p.close() and p.join()"),
+        ),
         Check("nothing_left", "nothing is left running when main exits", 1, nothing_left_running()),
         Check("main_exit", "main exits with status 0", 1, exit_status(0)),
     ),
