@@ -116,4 +116,15 @@ def ensure_image(
         )
     except (docker.errors.BuildError, docker.errors.APIError) as err:
         raise ImageError(f"building {tag} failed: {err} — see `grade doctor`") from err
+    _remove_stale(client, keep=tag)
     return tag
+
+
+def _remove_stale(client: docker.DockerClient, *, keep: str) -> None:
+    """Drop runtime images of older sources: each is a few hundred MB and no grader of this version uses it."""
+    for img in client.images.list(filters={"label": "grade=runtime"}):
+        if keep not in img.tags:
+            try:
+                client.images.remove(img.id)
+            except docker.errors.APIError:
+                pass  # in use by a running container, or by another grader version: leave it
