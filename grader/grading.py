@@ -6,7 +6,6 @@ Nothing a student's program does raises from here: crashes, hangs, floods and at
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 from grader import __version__
@@ -87,29 +86,6 @@ def _still_running(tree: Tree, outcome: RunOutcome) -> str:
     return ", ".join(label(p.pid) + (f" blocked in {p.blocked_in}" if p.blocked_in else "") for p in alive) or "none"
 
 
-_UNTRACED_CLONE = re.compile(r"^(\d+)\s+\d+\.\d+ clone3?\(.*CLONE_UNTRACED")
-_RETURN = re.compile(r"\) = (-?\d+)")
-
-
-def untraced_clones(trace: str) -> list[int]:
-    """Children created with CLONE_UNTRACED (strace never follows them). Student output cannot forge these
-    lines: its writes appear inside write(...) calls, never at the start of a trace line."""
-    found: list[int] = []
-    waiting: set[str] = set()
-    for raw in trace.splitlines():
-        tid = raw.split(" ", 1)[0]
-        if _UNTRACED_CLONE.match(raw):
-            if raw.endswith("<unfinished ...>"):
-                waiting.add(tid)
-                continue
-        elif not (tid in waiting and " <... clone" in raw):
-            continue
-        waiting.discard(tid)
-        if (ret := _RETURN.search(raw)) and int(ret.group(1)) > 0:
-            found.append(int(ret.group(1)))
-    return found
-
-
 def tracer_errors(outcome: RunOutcome, tree: Tree) -> list[str]:
     """strace's own complaints: trace lines, or stderr lines no traced process wrote (strace shares stderr)."""
     traced = {ln.text.strip() for ln in tree.lines if ln.stream == "stderr"}
@@ -118,22 +94,6 @@ def tracer_errors(outcome: RunOutcome, tree: Tree) -> list[str]:
         if line.startswith("strace: ") and line.strip() not in traced:
             found.append(line.strip())
     return found
-
-
-_SIGKILL_CALL = re.compile(r"^\d+\s+\d+\.\d+ (?:kill|tkill|tgkill)\((-?\d+), (?:\d+, )?SIGKILL")
-
-
-_EAGAIN = re.compile(r"^\d+\s+\d+\.\d+ (?:<\.\.\. )?(?:fork|vfork|clone3?)\b.* = -1 EAGAIN")
-
-
-def failed_forks(trace: str) -> int:
-    """fork/clone calls refused for want of pids (a call cut short by a kill, `= ?`, is not one)."""
-    return sum(1 for line in trace.splitlines() if _EAGAIN.match(line))
-
-
-def sigkill_targets(trace: str) -> set[int]:
-    """Targets of every SIGKILL a traced process tried to send, finished or not (a self-kill never returns)."""
-    return {int(m.group(1)) for m in map(_SIGKILL_CALL.match, trace.splitlines()) if m}
 
 
 def _mib(n: float) -> str:
@@ -147,7 +107,7 @@ def classify(outcome: RunOutcome, tree: Tree, settings: Settings) -> tuple[Statu
     """
     if outcome.infra_error:
         return "error", outcome.infra_error
-    hidden = untraced_clones(outcome.trace)
+    hidden = tree.untraced
     if outcome.untraced or hidden or outcome.kill_reason == "untraced":
         pids = sorted(set(outcome.untraced) | set(hidden))
         who = f"processes {', '.join(map(str, pids))}" if pids else "a process"
@@ -161,13 +121,13 @@ def classify(outcome: RunOutcome, tree: Tree, settings: Settings) -> tuple[Statu
             f"output limit: the program printed {_mib(printed)} and was stopped "
             f"(output is kept up to {_mib(settings.output_bytes)} and stopped at {_mib(settings.output_stop_bytes)})"
         )
-    if refused := failed_forks(outcome.trace):
+    if refused := tree.failed_forks:
         then = f"; the time limit of {settings.timeout_s:g}s was then reached" if reason == "timeout" else ""
         return "error", (
             f"too many processes: creating a process or thread failed {refused} times (EAGAIN) "
             f"at the limit of {settings.pids} processes and threads{then}"
         )
-    aimed = sigkill_targets(outcome.trace)
+    aimed = {k.target for k in tree.kills if k.signal == "SIGKILL"}  # sent, or died sending (a self-kill)
     groups = min(aimed, default=0) < -1  # kill(-pgid): any process may have been in that group
     oom = [
         p

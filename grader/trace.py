@@ -92,6 +92,7 @@ class Kill(BaseModel):
     target: int
     signal: str
     ok: bool
+    finished: bool = True  # False: the sender died inside the call (a self-kill never returns)
 
 
 class Pipe(BaseModel):
@@ -108,6 +109,7 @@ class Tree(BaseModel):
     kills: list[Kill] = Field(default_factory=list)
     pipes: dict[int, Pipe] = Field(default_factory=dict)
     failed_forks: int = 0
+    untraced: list[int] = Field(default_factory=list)
     truncated: bool = False
     end_time: float | None = None
     problems: list[str] = Field(default_factory=list)
@@ -253,7 +255,13 @@ class _Parser:
             self.call(tid, t, t, rest)
 
     def ended(self, tid: int, t: float, rest: str) -> None:
-        self.pending.pop(tid, None)
+        start, text = self.pending.pop(tid, (t, ""))
+        name, _, args = text.partition("(")
+        if name in ("kill", "tkill", "tgkill"):  # it died in the call: the signal went out all the same
+            known = len(self.tree.kills)
+            getattr(self, f"on_{name}")(self.proc(tid), start, t, args, None)
+            for k in self.tree.kills[known:]:
+                k.finished = False
         pid = self.tgid.get(tid, tid)
         p = self.proc(tid)
         if tid != pid:  # a thread ended; the process lives on
@@ -302,13 +310,14 @@ class _Parser:
             p.blocked_in = name if ret_text == "?" and args.endswith("<unfinished ...>") else None
         handler = getattr(self, f"on_{name}", None)
         if name in _CREATORS:
-            self.created(tid, start, name, args, ret)
+            self.created(tid, start, name, ret, ret_text)
         elif handler is not None:
             handler(p, start, t, args, ret)
 
-    def created(self, tid: int, t: float, how: str, args: str, ret: int | None) -> None:
+    def created(self, tid: int, t: float, how: str, ret: int | None, ret_text: str) -> None:
         if ret is None or ret < 0:
-            self.tree.failed_forks += 1
+            # refused for want of pids; other refusals (EPERM from seccomp, `= ?` when killed) are not
+            self.tree.failed_forks += "EAGAIN" in ret_text
         elif ret not in self.tgid and ret not in self.tree.procs:
             self.first_seen.setdefault(ret, t)
             self.born(ret)
@@ -398,6 +407,8 @@ class _Parser:
         tgid, _, sig = args.split(", ")
         self.tree.kills.append(Kill(t=start, sender=p.pid, target=int(tgid), signal=sig, ok=ret == 0))
 
+    on_tkill = on_kill  # tkill(tid, sig): the same shape; the target is a thread id
+
     def on_wait4(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         if ret and ret > 0 and ret in self.tree.procs:
             self.tree.procs[ret].reaped_by = p.pid
@@ -441,10 +452,14 @@ def parse(log: str | Iterable[str], *, max_lines: int = 2_000_000) -> Tree:
     complete = True
     if isinstance(log, str) and log and not log.endswith("\n"):
         lines, complete = lines[:-1], False
-    parser = _Parser(_births(lines[:max_lines]))
+    births = _births(lines[:max_lines])
+    parser = _Parser(births)
     for i, raw in enumerate(lines):
         if i >= max_lines:
             complete = False
             break
         parser.line(raw)
-    return parser.finish(complete)
+    tree = parser.finish(complete)
+    # strace never follows a CLONE_UNTRACED child: only its parent's clone() call shows it was born
+    tree.untraced = sorted(pid for pid, (_, _, flags) in births.items() if "CLONE_UNTRACED" in flags)
+    return tree

@@ -150,3 +150,20 @@ def test_output_shaped_like_trace_lines_is_just_text() -> None:
     )
     tree = parse(log)
     assert list(tree.procs) == [4] and tree.lines[0].text == fake
+
+
+def test_untraced_clone_self_kill_and_only_eagain_counts_as_a_failed_fork() -> None:
+    log = "\n".join(
+        [
+            "3 1.0 clone(child_stack=NULL, flags=CLONE_UNTRACED|SIGCHLD) = 9",
+            "3 1.1 clone(child_stack=NULL, flags=CLONE_NEWPID|SIGCHLD) = -1 EPERM (Operation not permitted)",
+            "3 1.2 clone(child_stack=NULL, flags=SIGCHLD) = -1 EAGAIN (Resource temporarily unavailable)",
+            "3 1.3 kill(0, SIGKILL <unfinished ...>",
+            "3 1.4 +++ killed by SIGKILL +++",
+            "",
+        ]
+    )
+    tree = parse(log)
+    assert tree.untraced == [9]  # strace never shows the child itself: only the parent's clone() does
+    assert tree.failed_forks == 1  # EPERM from the seccomp profile is not "too many processes"
+    assert [(k.target, k.signal, k.finished) for k in tree.kills] == [(0, "SIGKILL", False)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -124,7 +125,6 @@ def _remove_stale(client: docker.DockerClient, *, keep: str) -> None:
     """Drop runtime images of older sources: each is a few hundred MB and no grader of this version uses it."""
     for img in client.images.list(filters={"label": "grade=runtime"}):
         if keep not in img.tags:
-            try:
+            # in use by a running container, or by another grader version: leave it
+            with contextlib.suppress(docker.errors.APIError):
                 client.images.remove(img.id)
-            except docker.errors.APIError:
-                pass  # in use by a running container, or by another grader version: leave it
