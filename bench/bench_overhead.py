@@ -52,14 +52,21 @@ def main() -> None:
             report = judge(exercise, sandbox.run(RunRequest(source=source, settings=settings)), settings)
             assert report.status == "passed", report.reason
 
+        def cli() -> None:  # what a student types: interpreter start-up and imports included
+            cmd = [sys.executable, "-m", "grader", "submit", "ex1", "--file", str(SCRIPT), "--format", "json"]
+            subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+
         python_s = median_time(bare_python)
         docker_s = median_time(bare_docker)
         grade_s = median_time(graded)
+        cli_s = median_time(cli)
     print(f"median of {RUNS} runs of {SCRIPT.relative_to(ROOT)}")
     print(f"  bare python3                       {python_s * 1000:8.1f} ms")
     print(f"  bare docker run (same image)       {docker_s * 1000:8.1f} ms")
     print(f"  grade (sandbox + seccomp + limits) {grade_s * 1000:8.1f} ms")
+    print(f"  `grade submit` command, end to end {cli_s * 1000:8.1f} ms")
     print(f"  grade / docker run  = {grade_s / docker_s:.2f}  (goal <= 1.5)")
+    print(f"  `grade submit` / docker run = {cli_s / docker_s:.2f}")
     print(f"  grade / python3     = {grade_s / python_s:.1f}")
 
 
