@@ -17,7 +17,7 @@ from typing import Protocol
 from grader import __version__
 from grader.catalog import Exercise
 from grader.errors import GraderError, SubmissionError
-from grader.grading import _not_run, grade
+from grader.grading import grade, not_run
 from grader.layouts import Found, find, student_of
 from grader.report import Report
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
@@ -190,7 +190,7 @@ def grade_cell(
             status="failed",
             score=0,
             max_score=cell.exercise.max_score,
-            checks=_not_run(cell.exercise, str(err)),
+            checks=not_run(cell.exercise, str(err)),
             reason=str(err),
             duration_s=0.0,
             sha256=cell.sha256,

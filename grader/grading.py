@@ -49,7 +49,7 @@ def precheck(source: bytes, name: str = "solution.py") -> str | None:
     return None
 
 
-def _not_run(exercise: Exercise, reason: str) -> list[CheckResult]:
+def not_run(exercise: Exercise, reason: str) -> list[CheckResult]:
     return [
         CheckResult(id=c.id, title=c.title, passed=False, score=0, max_score=c.points, message=f"not run: {reason}")
         for c in exercise.checks
@@ -167,7 +167,7 @@ def judge(exercise: Exercise, outcome: RunOutcome, settings: Settings, *, sandbo
     tree = parse(outcome.trace)
     run = Run(tree, outcome)
     status, reason = classify(outcome, tree, settings)
-    checks = evaluate(exercise, run) if tree.main is not None else _not_run(exercise, reason or "the program never ran")
+    checks = evaluate(exercise, run) if tree.main is not None else not_run(exercise, reason or "the program never ran")
     score = sum(c.score for c in checks)
     if status == "error":
         score = 0.0
@@ -206,7 +206,7 @@ def rejected(exercise: Exercise, source: bytes, problem: str, *, name: str, sand
         status="failed",
         score=0,
         max_score=exercise.max_score,
-        checks=_not_run(exercise, problem),
+        checks=not_run(exercise, problem),
         reason=problem,
         duration_s=0.0,
         sandbox=sandbox,
