@@ -115,6 +115,8 @@ WCHAN = {
     "do_nanosleep": "sleeping (time.sleep)",
     "pipe_read": "reading a pipe",
     "pipe_write": "writing a full pipe",
+    "anon_pipe_read": "reading a pipe",  # the names newer kernels use
+    "anon_pipe_write": "writing a full pipe",
     "futex_wait_queue": "waiting on a lock (futex)",
     "futex_wait_queue_me": "waiting on a lock (futex)",
     "do_sys_poll": "polling (select/poll)",
