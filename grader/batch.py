@@ -17,7 +17,7 @@ from typing import Protocol
 from grader import __version__
 from grader.catalog import Exercise
 from grader.errors import GraderError, SubmissionError
-from grader.grading import grade, not_run
+from grader.grading import grade, rejected
 from grader.layouts import Found, find, student_of
 from grader.report import Report
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
@@ -184,18 +184,7 @@ def grade_cell(
     try:
         report = grade(cell.exercise, cell.source, sandbox=retrying, settings=settings, name=cell.found.path.name)
     except SubmissionError as err:  # e.g. a file over the size limit: the student's fault, a failed cell
-        report = Report(
-            grader_version=__version__,
-            exercise=cell.exercise.id,
-            status="failed",
-            score=0,
-            max_score=cell.exercise.max_score,
-            checks=not_run(cell.exercise, str(err)),
-            reason=str(err),
-            duration_s=0.0,
-            sha256=cell.sha256,
-            submission=cell.found.path.name,
-        )
+        report = rejected(cell.exercise, str(err), name=cell.found.path.name, source=cell.source)
     if retrying.cause is not None:
         report.reason = f"infrastructure failure after {RETRIES + 1} attempts: {retrying.cause}"
     return _row(cell, report, retrying.cause)

@@ -7,11 +7,10 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from grader import __version__
 from grader.catalog import Exercise, registry, resolve
 from grader.errors import GraderError, SubmissionError
-from grader.grading import grade, load_submission
-from grader.report import CheckResult, Report
+from grader.grading import grade, load_submission, rejected
+from grader.report import Report
 from grader.sandbox.base import Sandbox
 from grader.settings import Settings
 
@@ -24,35 +23,16 @@ def selected(names: Iterable[str]) -> list[Exercise]:
     return [ex for ex in registry().values() if not chosen or ex.id in chosen]
 
 
-def missing(exercise: Exercise, path: str, problem: str) -> Report:
-    """A failing report for a submission that could not be read: one bad folder never stops the others."""
-    checks = [
-        CheckResult(id=c.id, title=c.title, passed=False, score=0, max_score=c.points, message=f"not run: {problem}")
-        for c in exercise.checks
-    ]
-    return Report(
-        grader_version=__version__,
-        exercise=exercise.id,
-        status="failed",
-        score=0,
-        max_score=exercise.max_score,
-        checks=checks,
-        reason=problem,
-        duration_s=0.0,
-        submission=path,
-    )
-
-
 def grade_one(exercise: Exercise, root: Path, *, sandbox: Sandbox, settings: Settings) -> Report:
     rel = f"{exercise.folder}/{SOLUTION}"
     try:
         source = load_submission(root / rel)
     except SubmissionError as err:
-        return missing(exercise, rel, str(err).split(" — ")[0] + f" — commit your solution as {rel}")
+        return rejected(exercise, name=rel, problem=str(err).split(" — ")[0] + f" — commit your solution as {rel}")
     try:
         report = grade(exercise, source, sandbox=sandbox, settings=settings, name=SOLUTION)
     except SubmissionError as err:  # e.g. too large: still the student's fault, still a result
-        return missing(exercise, rel, str(err))
+        return rejected(exercise, name=rel, problem=str(err))
     report.submission = rel  # relative, so annotations point at the file in the repository
     return report
 

@@ -118,7 +118,7 @@ def submit(
     )
     problem = precheck(source, file.name)  # before any container: a syntax error needs no sandbox
     if problem is not None:
-        report = rejected(ex, source, problem, name=file.name)
+        report = rejected(ex, problem, name=file.name, source=source)
     else:
         report = grade(ex, source, sandbox=make_sandbox(settings), settings=settings, name=file.name)
     report.submission = str(file)

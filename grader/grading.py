@@ -198,8 +198,11 @@ def judge(exercise: Exercise, outcome: RunOutcome, settings: Settings, *, sandbo
     )
 
 
-def rejected(exercise: Exercise, source: bytes, problem: str, *, name: str, sandbox: str = "none") -> Report:
-    """The report for a file that cannot run at all (see precheck): every check fails, nothing ran."""
+def rejected(
+    exercise: Exercise, problem: str, *, name: str, source: bytes | None = None, sandbox: str = "none"
+) -> Report:
+    """The report for a submission that cannot run at all (unreadable, empty, a syntax error, too large):
+    every check fails with the problem as its message; nothing ran."""
     return Report(
         grader_version=__version__,
         exercise=exercise.id,
@@ -211,7 +214,7 @@ def rejected(exercise: Exercise, source: bytes, problem: str, *, name: str, sand
         duration_s=0.0,
         sandbox=sandbox,
         submission=name,
-        sha256=hashlib.sha256(source).hexdigest(),
+        sha256=hashlib.sha256(source).hexdigest() if source is not None else None,
     )
 
 
@@ -221,7 +224,7 @@ def grade(
     """Grade one submission's bytes. Student faults become the report; only grader faults raise."""
     problem = precheck(source, name)
     if problem is not None:
-        return rejected(exercise, source, problem, name=name, sandbox=sandbox.name)
+        return rejected(exercise, problem, name=name, source=source, sandbox=sandbox.name)
     outcome = sandbox.run(RunRequest(source=source, settings=settings, dns=exercise.needs_dns))
     report = judge(exercise, outcome, settings, sandbox=sandbox.name)
     report.sha256 = hashlib.sha256(source).hexdigest()

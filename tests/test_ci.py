@@ -16,8 +16,9 @@ import xmlschema
 from junitparser import JUnitXml
 
 from grader.catalog import resolve
-from grader.ci import exit_code, missing
+from grader.ci import exit_code
 from grader.ci_templates import write
+from grader.grading import rejected
 
 from .conftest import ROOT, SUBMISSIONS
 
@@ -101,7 +102,7 @@ def test_exit_codes(course: Path) -> None:
 
 
 def test_missing_file_is_a_failing_result() -> None:
-    report = missing(resolve("ex1"), "exercises/ex1_fork/solution.py", "no file")
+    report = rejected(resolve("ex1"), "no file", name="exercises/ex1_fork/solution.py")
     assert report.status == "failed" and report.score == 0 and exit_code([report]) == 1
     assert exit_code([report], 0) == 0
 
