@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from grader.catalog import Exercise
 from grader.checks import (
     Check,
@@ -57,34 +59,30 @@ def start_line(run: Run) -> Verdict:
     return verdict
 
 
-def parent_line(run: Run) -> Verdict:
+def _with_one_child(run: Run, line: Callable[[Proc, Proc], Verdict]) -> Verdict:
+    """Lines that name both processes need exactly one child to compare against."""
     main, child = run.main, the_child(run)
     if main is None:
         return fail("the program never started")
     if child is None:
         return fail(f"main process {main.pid} created {len(run.children())} children; the line needs exactly one")
-    return printed(
-        run,
-        PARENT,
-        main,
-        {"pid": (main.pid, "its real PID"), "child": (child.pid, "the child's real PID")},
-        who="parent",
-    )
+    return line(main, child)
+
+
+def parent_line(run: Run) -> Verdict:
+    def line(main: Proc, child: Proc) -> Verdict:
+        real = {"pid": (main.pid, "its real PID"), "child": (child.pid, "the child's real PID")}
+        return printed(run, PARENT, main, real, who="parent")
+
+    return _with_one_child(run, line)
 
 
 def child_line(run: Run) -> Verdict:
-    main, child = run.main, the_child(run)
-    if main is None:
-        return fail("the program never started")
-    if child is None:
-        return fail(f"main process {main.pid} created {len(run.children())} children; the line needs exactly one")
-    return printed(
-        run,
-        CHILD,
-        child,
-        {"pid": (child.pid, "its real PID"), "ppid": (main.pid, "its parent's real PID")},
-        who="child",
-    )
+    def line(main: Proc, child: Proc) -> Verdict:
+        real = {"pid": (child.pid, "its real PID"), "ppid": (main.pid, "its parent's real PID")}
+        return printed(run, CHILD, child, real, who="child")
+
+    return _with_one_child(run, line)
 
 
 def child_exit(run: Run) -> Verdict:
