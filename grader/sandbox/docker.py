@@ -125,9 +125,13 @@ class DockerSandbox:
     def _run(self, container: Any, s: Settings) -> RunOutcome:
         try:
             container.start()
+            limit = s.timeout_s + s.start_margin_s
+            t0 = time.monotonic()
             try:
-                container.wait(timeout=s.timeout_s + s.start_margin_s)
-            except requests.exceptions.RequestException:
+                container.wait(timeout=limit)
+            except requests.exceptions.RequestException as err:
+                if time.monotonic() - t0 < limit - 1:  # not our time-out: the engine went away mid-run
+                    return RunOutcome(infra_error=f"the Docker engine stopped answering during the run: {err}")
                 # the entrypoint did not finish in time: stop everything the hard way (destroy() removes it)
                 _signal(container, "SIGCONT")
                 _signal(container, "SIGKILL")
