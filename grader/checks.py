@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from grader.sandbox.base import RunOutcome
-from grader.trace import Line, Proc, Tree
+from grader.tree import Line, Proc, Tree
 
 _PUNCT_END = re.compile(r"[\s.!。…:;,]*$")
 _PLACEHOLDER = re.compile(r"<(\w+)>")

@@ -15,7 +15,8 @@ from grader.errors import SubmissionError
 from grader.report import CheckResult, Report, Status
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
 from grader.settings import Settings
-from grader.trace import Tree, parse
+from grader.trace import parse
+from grader.tree import Tree
 
 
 def load_submission(path: Path) -> bytes:

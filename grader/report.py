@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from grader.trace import Tree
+from grader.tree import Tree
 
 Status = Literal["passed", "failed", "error", "timeout"]
 SCHEMA_VERSION = 1

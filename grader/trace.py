@@ -1,11 +1,11 @@
-"""strace log -> process tree: pure parsing, no I/O."""
+"""strace log -> process tree (grader/tree.py): pure parsing, no I/O."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-from pydantic import BaseModel, Field
+from grader.tree import Exec, Kill, Line, Pipe, Proc, SignalEvent, Tree
 
 _LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s(.*)$")
 _EXITED = re.compile(r"^\+\+\+ exited with (\d+) \+\+\+$")
@@ -23,113 +23,6 @@ _BIRTH = re.compile(
     r"^(\d+)\s+\S+\s(?:<\.\.\. (fork|vfork|clone|clone3) resumed>|(fork|vfork|clone|clone3)\()(.*)\) = (\d+)$"
 )
 _BIRTH_START = re.compile(r"^(\d+)\s+\S+\s(fork|vfork|clone|clone3)\((.*) <unfinished \.\.\.>$")
-
-
-class Exec(BaseModel):
-    t: float
-    path: str
-    argv: list[str]
-    ok: bool
-
-
-class SignalEvent(BaseModel):
-    t: float
-    signal: str
-    sender: int | None = None
-    code: str = ""
-
-
-class Proc(BaseModel):
-    """One process (a thread group); its threads are listed, not counted as processes."""
-
-    pid: int
-    parent: int | None = None
-    how: str = "root"
-    start: float | None = None
-    end: float | None = None
-    execs: list[Exec] = Field(default_factory=list)
-    exit_code: int | None = None
-    signal: str | None = None
-    signal_sender: int | None = None
-    core_dumped: bool = False
-    reaped_by: int | None = None
-    threads: list[int] = Field(default_factory=list)
-    blocked_in: str | None = None
-    signals: list[SignalEvent] = Field(default_factory=list)
-    stdin: str | None = None
-    stdin_creator: int | None = None
-
-    @property
-    def program(self) -> str | None:
-        ok = [e for e in self.execs if e.ok]
-        return ok[-1].path if ok else None
-
-    @property
-    def ended(self) -> bool:
-        return self.exit_code is not None or self.signal is not None
-
-    def describe_end(self) -> str:
-        if self.exit_code is not None:
-            return f"exited with {self.exit_code}"
-        if self.signal is not None:
-            by = f" sent by {self.signal_sender}" if self.signal_sender else ""
-            return f"killed by {self.signal}{by}"
-        return "still running" + (f" (blocked in {self.blocked_in})" if self.blocked_in else "")
-
-
-class Line(BaseModel):
-    """A line a process wrote to the real stdout (fd object 'stdout') or stderr."""
-
-    pid: int
-    t: float
-    stream: str
-    text: str
-
-
-class Kill(BaseModel):
-    t: float
-    sender: int
-    target: int
-    signal: str
-    ok: bool
-    finished: bool = True  # False: the sender died inside the call (a self-kill never returns)
-
-
-class Pipe(BaseModel):
-    id: int
-    creator: int
-    written_by: list[int] = Field(default_factory=list)
-    data: str = ""
-
-
-class Tree(BaseModel):
-    root: int | None = None
-    procs: dict[int, Proc] = Field(default_factory=dict)
-    lines: list[Line] = Field(default_factory=list)
-    kills: list[Kill] = Field(default_factory=list)
-    pipes: dict[int, Pipe] = Field(default_factory=dict)
-    failed_forks: int = 0
-    untraced: list[int] = Field(default_factory=list)
-    truncated: bool = False
-    end_time: float | None = None
-    problems: list[str] = Field(default_factory=list)
-
-    @property
-    def main(self) -> Proc | None:
-        return self.procs.get(self.root) if self.root is not None else None
-
-    def children(self, pid: int) -> list[Proc]:
-        return [p for p in self.procs.values() if p.parent == pid]
-
-    def descendants(self, pid: int) -> list[Proc]:
-        out: list[Proc] = []
-        for child in self.children(pid):
-            out.append(child)
-            out.extend(self.descendants(child.pid))
-        return out
-
-    def lines_of(self, pid: int) -> list[Line]:
-        return [ln for ln in self.lines if ln.pid == pid]
 
 
 def _strings(text: str) -> list[str]:

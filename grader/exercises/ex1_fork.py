@@ -19,7 +19,7 @@ from grader.checks import (
     printed,
     process_count,
 )
-from grader.trace import Proc
+from grader.tree import Proc
 
 START = Pattern("Process (<pid>) start...")
 PARENT = Pattern("I (<pid>) just created a child process (<child>).")

@@ -17,7 +17,7 @@ from grader.checks import (
     printed,
     printed_after_exit,
 )
-from grader.trace import Proc
+from grader.tree import Proc
 
 PARENT = Pattern("Parent process <pid>.")
 WILL_START = Pattern("Child process will start.")

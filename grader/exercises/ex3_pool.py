@@ -18,7 +18,7 @@ from grader.checks import (
     printed,
     printed_after_exit,
 )
-from grader.trace import Proc
+from grader.tree import Proc
 
 PARENT = Pattern("Parent process <pid>.")
 WAITING = Pattern("Waiting for all subprocesses done...")

@@ -6,7 +6,7 @@ import signal
 
 from grader.catalog import Exercise
 from grader.checks import Check, Pattern, Run, Verdict, exit_status, fail, nothing_left_running, ok
-from grader.trace import Proc
+from grader.tree import Proc
 
 EXIT = Pattern("Exit code: <r>")
 FIRST_ARGV = ["nslookup", "www.python.org"]

@@ -16,7 +16,7 @@ from grader.checks import (
     ok,
     printed,
 )
-from grader.trace import Proc
+from grader.tree import Proc
 
 WRITE = Pattern("Process to write: <pid>")
 READ = Pattern("Process to read: <pid>")

@@ -7,7 +7,7 @@ from rich.text import Text
 from rich.tree import Tree as RichTree
 
 from grader.report import Report
-from grader.trace import Proc, Tree
+from grader.tree import Proc, Tree
 
 STATUS_STYLE = {"passed": "bold green", "failed": "bold red", "error": "bold magenta", "timeout": "bold yellow"}
 
