@@ -177,20 +177,6 @@ def describe(p: Proc) -> str:
 # -- shared checks: each returns a check function, configured by the exercise -------------------------
 
 
-def ran_to_completion() -> Callable[[Run], Verdict]:
-    def check(run: Run) -> Verdict:
-        main = run.main
-        if main is None:
-            return fail("the program never started")
-        if run.outcome.kill_reason == "timeout" and (not main.ended or run.grader_killed(main)):
-            return fail(f"main process {main.pid} was still running at the time limit ({main.describe_end()})")
-        if main.signal:
-            return fail(f"main process {main.pid} was {main.describe_end()}; expected it to finish by itself")
-        return ok(f"main process {main.pid} finished by itself")
-
-    return check
-
-
 def exit_status(expected: int = 0) -> Callable[[Run], Verdict]:
     def check(run: Run) -> Verdict:
         main = run.main

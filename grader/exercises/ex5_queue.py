@@ -11,6 +11,7 @@ from grader.checks import (
     Verdict,
     exit_status,
     fail,
+    killed_by,
     names,
     nothing_left_running,
     ok,
@@ -142,13 +143,14 @@ def reader_terminated(run: Run) -> Verdict:
     r, main = reader(run), run.main
     if r is None or main is None:
         return fail("no reader child process to check (it prints 'Process to read: <pid>')")
-    if r.signal == "SIGTERM" and r.signal_sender == main.pid:
-        return ok(f"the reader {r.pid} was stopped by SIGTERM sent by main process {main.pid}")
+    verdict = killed_by(reader, "SIGTERM", lambda run: run.main, what="the reader")(run)
+    if verdict.passed:
+        return verdict
     if _stuck(run, r):
         last = run.tree.lines_of(r.pid)
         after = f" after its last line {last[-1].text.strip()!r}" if last else ""
         # the sandbox may report what each live process was doing (/proc/PID/syscall) when it stopped the run
-        doing = getattr(run.outcome, "blocked", {}).get(r.pid)
+        doing = run.outcome.blocked.get(r.pid)
         state = (
             f"still running ({doing}), not waiting on the queue,"
             if doing and doing.startswith(BUSY)
