@@ -19,7 +19,7 @@ import pytest
 from grader.catalog import resolve
 from grader.grading import judge
 from grader.image import seccomp
-from grader.sandbox.base import RunOutcome, RunRequest
+from grader.sandbox.base import IMAGE_UID, RunOutcome, RunRequest
 from grader.sandbox.docker import DockerSandbox
 from grader.settings import Settings
 
@@ -67,7 +67,7 @@ def test_limits_are_the_configured_ones() -> None:
     assert seen["memsw"][0] in ("-", str(200 << 20)) and seen["memsw"][1] in ("-", "0"), seen  # no swap on top
     assert seen["cpu"][0] == "50000" or seen["cpu"][1] == "50000", seen
     assert seen["tmp"] == [str(8 << 20), "500"], seen
-    assert seen["uid"] == ["1000", "1000"], seen
+    assert seen["uid"] == [str(IMAGE_UID)] * 2, seen
     assert seen["status"][0] == "['0000000000000000',", seen  # the student holds no capability at all
 
 

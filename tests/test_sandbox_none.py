@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from grader.catalog import resolve
 from grader.grading import grade
 from grader.report import Report
 from grader.sandbox import select
+from grader.sandbox.base import IMAGE_UID, RunRequest
 from grader.sandbox.none import NoneSandbox, rlimits
 from grader.settings import Settings
 
@@ -55,7 +59,6 @@ def test_same_verdict_as_docker(
 def test_runs_as_the_student_in_its_own_scratch_folder(
     tmp_path: Path, none_sandbox: NoneSandbox, settings: Settings
 ) -> None:
-    from grader.sandbox.base import RunRequest
 
     probe = (
         b"import os, resource\n"
@@ -63,14 +66,13 @@ def test_runs_as_the_student_in_its_own_scratch_folder(
     )
     outcome = none_sandbox.run(RunRequest(source=probe, settings=settings, dns=False))
     uid, writable, nproc = outcome.stdout.decode().split()
-    assert int(uid) == none_sandbox.user.pw_uid != 0
+    assert int(uid) == none_sandbox.user.pw_uid not in (0, IMAGE_UID)
     assert writable == "True" and int(nproc) == rlimits(settings)["nproc"]
     assert not Path("/tmp/grade-none.lock").exists() or os.stat("/tmp/grade-none.lock").st_uid == 0
 
 
 def test_resolv_conf_is_left_as_it_was(none_sandbox: NoneSandbox, settings: Settings) -> None:
     before = Path("/etc/resolv.conf").read_bytes()
-    from grader.sandbox.base import RunRequest
 
     outcome = none_sandbox.run(
         RunRequest(source=b"import subprocess\nsubprocess.run(['nslookup', 'www.python.org'])\n", settings=settings)
@@ -100,3 +102,46 @@ def test_auto_falls_back_to_none_in_a_container_without_an_engine(
     monkeypatch.setattr(sandboxes, "in_container", lambda: False)
     with pytest.raises(EngineUnavailable):
         select("auto", settings)
+
+
+HOLD = b"""
+import os, time
+for _ in range(200):
+    try:
+        if os.fork() == 0:
+            time.sleep(8)
+            os._exit(0)
+    except OSError:
+        pass
+time.sleep(8)
+"""
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):  # a process that ended while we looked
+            count += entry.name.isdigit() and entry.stat().st_uid == uid
+    return count
+
+
+def test_a_fork_bomb_in_a_container_leaves_the_none_runs_allowance_alone(
+    sandbox, none_sandbox: NoneSandbox, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    """RLIMIT_NPROC counts a uid's processes machine-wide: with one uid for both sandboxes (as once), a
+    container full of forks made the none run's own fork fail with EAGAIN."""
+    # a container allowed more processes than the none run: together they are well over its allowance
+    roomy = settings.model_copy(update={"pids": settings.pids * 2})
+    held = threading.Thread(target=sandbox.run, args=(RunRequest(source=HOLD, settings=roomy, dns=False),))
+    held.start()
+    try:
+        deadline = time.monotonic() + 10
+        while _processes_of(IMAGE_UID) < settings.pids + 16 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_of(IMAGE_UID) >= settings.pids + 16, "the container never filled up"
+        report = grade(
+            resolve("ex1"), (ROOT / "solutions" / "ex1_fork.py").read_bytes(), sandbox=none_sandbox, settings=settings
+        )
+        assert report.full_marks, (report.reason, failing(report))
+    finally:
+        held.join()

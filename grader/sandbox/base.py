@@ -12,6 +12,12 @@ from pydantic import BaseModel, Field
 from grader.settings import Settings
 
 MARKER = "@@GRADE-RESULT@@"
+# The student's uids, outside the range useradd hands to people (1000-60000). The kernel counts processes
+# per uid across the whole machine (RLIMIT_NPROC, the none sandbox's stand-in for a pids limit), so the
+# student must share a uid with no host account and the two sandboxes must not share one: a fork bomb in
+# a container would otherwise eat the process allowance of a --sandbox none run, or of a person's login.
+IMAGE_UID = 61000  # grader/image/Dockerfile creates `student` with it
+NONE_UID = 61001  # ensure_student and the Gradescope setup.sh create `student` with it when free
 
 
 class RunRequest(BaseModel):

@@ -19,12 +19,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.sandbox.base import RunOutcome, RunRequest, entrypoint_config
+from grader.sandbox.base import NONE_UID, RunOutcome, RunRequest, entrypoint_config
 from grader.settings import Settings
 
 IMAGE = Path(__file__).resolve().parent.parent / "image"
@@ -33,6 +34,7 @@ RESOLV = IMAGE / "resolv.conf"
 LOCK = Path("/tmp/grade-none.lock")
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STUDENT = "student"
+NOLOGIN = "/usr/sbin/nologin"
 UNPRIVILEGED = (
     "--sandbox none without root: the program runs as this user, untraced by -u, with no separate uid, "
     "so it can read and kill this user's files and processes, and DNS answers come from the real resolver"
@@ -52,21 +54,25 @@ os.execv(sys.executable, [sys.executable, "-I", sys.argv[2]])
 
 
 def ensure_student() -> pwd.struct_passwd:
-    """The unprivileged user submissions run as: created (uid 1000 when free) when missing."""
-    try:
-        return pwd.getpwnam(STUDENT)
-    except KeyError:
-        pass
-    try:
-        pwd.getpwuid(1000)
-        uid: list[str] = []
-    except KeyError:
-        uid = ["--uid", "1000"]
-    cmd = ["useradd", *uid, "--user-group", "--no-create-home", "--home-dir", "/tmp", "--shell", "/usr/sbin/nologin"]
-    res = subprocess.run([*cmd, STUDENT], capture_output=True, text=True)
-    if res.returncode:
-        raise GraderError(f"cannot create the {STUDENT!r} user ({res.stderr.strip()}) — create it with useradd")
-    return pwd.getpwnam(STUDENT)
+    """The unprivileged user submissions run as: created (with NONE_UID when free) when missing."""
+    error = ""
+    for _ in range(25):  # graders started together race to create it; useradd refuses while another holds the lock
+        try:
+            return pwd.getpwnam(STUDENT)
+        except KeyError:
+            pass
+        try:
+            pwd.getpwuid(NONE_UID)
+            uid: list[str] = []
+        except KeyError:
+            uid = ["--uid", str(NONE_UID)]
+        cmd = ["useradd", *uid, "--user-group", "--no-create-home", "--home-dir", "/tmp", "--shell", NOLOGIN]
+        res = subprocess.run([*cmd, STUDENT], capture_output=True, text=True)
+        if res.returncode == 0:
+            return pwd.getpwnam(STUDENT)
+        error = res.stderr.strip()
+        time.sleep(0.2)
+    raise GraderError(f"cannot create the {STUDENT!r} user ({error}) — create it with useradd")
 
 
 def _world_runnable(path: str) -> bool:

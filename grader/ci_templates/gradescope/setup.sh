@@ -26,5 +26,7 @@ cat >/usr/local/bin/grade <<'SH'
 PYTHONPATH=/opt/grade/lib exec python3.11 -m grader "$@"
 SH
 chmod 0755 /usr/local/bin/grade
-id student >/dev/null 2>&1 || useradd --user-group --no-create-home --home-dir /tmp --shell /usr/sbin/nologin student
+# uid 61001 when free: a uid no person and no grade container uses (RLIMIT_NPROC counts per uid, machine-wide)
+uid=(); getent passwd 61001 >/dev/null || uid=(--uid 61001)
+id student >/dev/null 2>&1 || useradd "${uid[@]}" --user-group --no-create-home --home-dir /tmp --shell /usr/sbin/nologin student
 grade --version
