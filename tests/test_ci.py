@@ -120,3 +120,18 @@ def test_init_ci_writes_each_target(tmp_path: Path) -> None:
     (gl,) = write("gitlab", tmp_path, install="grade")
     job = yaml.safe_load(gl.read_text())["grade"]
     assert job["artifacts"]["reports"]["junit"] == "grade-junit.xml" and "--junit grade-junit.xml" in job["script"][0]
+
+
+@pytest.mark.parametrize(("target", "schema"), [("github", "github-workflows"), ("gitlab", "gitlab-ci")])
+def test_init_ci_files_follow_the_platforms_schema(tmp_path: Path, target: str, schema: str) -> None:
+    """Each written file validates against the schema its platform publishes (vendored by check-jsonschema:
+    GitLab's own CI schema, SchemaStore's GitHub workflow schema); a broken copy is refused, so the check bites."""
+    (path,) = write(target, tmp_path, install="grade")
+    cmd = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", f"vendor.{schema}"]
+    good = subprocess.run([*cmd, str(path)], capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
+    broken = tmp_path / f"broken-{path.name}"
+    typo = ("runs-on:", "run-on:") if target == "github" else ("  script:", "  scripts:")
+    broken.write_text(path.read_text().replace(*typo))
+    bad = subprocess.run([*cmd, str(broken)], capture_output=True, text=True)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
