@@ -74,13 +74,40 @@ def test_bundle_grades_in_an_autograder_container(tmp_path: Path) -> None:
             member = tar.extractfile("results.json")
             assert member is not None
             data = json.loads(member.read())
+        unprivileged = _without_root(client, image.id)
     finally:
         container.remove(force=True)
         with contextlib.suppress(docker.errors.APIError):
             client.images.remove(image.id, force=True)
+    # without root it still grades, and says on stderr what protection is lost
+    report, notice = unprivileged
+    assert report["sandbox"] == "none" and report["score"] == report["max_score"], report.get("reason")
+    assert "without root" in notice and "no separate uid" in notice, notice
     jsonschema.validate(data, json.loads((HERE / "schemas" / "gradescope-results.json").read_text()))
     ex1 = [t for t in data["tests"] if t["name"].startswith("ex1_fork")]
     ex2 = [t for t in data["tests"] if t["name"].startswith("ex2_process")]
     assert ex1 and all(t["status"] == "passed" for t in ex1), [t["output"] for t in ex1 if t["status"] != "passed"]
     assert any(t["status"] == "failed" for t in ex2)
     assert data["score"] == sum(t["score"] for t in data["tests"]) >= sum(t["max_score"] for t in ex1)
+
+
+def _without_root(client: docker.DockerClient, image: str) -> tuple[dict, str]:  # type: ignore[type-arg]
+    """`grade submit --sandbox none` as an ordinary user, in the same autograder image, with Docker's
+    default capabilities: the report as JSON, and what was said on stderr."""
+    solution = "/autograder/submission/exercises/ex1_fork/solution.py"
+    container = client.containers.run(
+        image,
+        ["grade", "submit", "ex1", "--file", solution, "--sandbox", "none", "--format", "json", "--timeout", "10"],
+        detach=True,
+        network_mode="none",
+        user="nobody",
+        labels={"grade.run": "gradescope-test"},
+    )
+    try:
+        status = container.wait(timeout=120)
+        out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+        assert status["StatusCode"] == 0, out + err
+        return json.loads(out), err
+    finally:
+        container.remove(force=True)

@@ -47,9 +47,7 @@ def run_ci(
     chosen = selected(exercises)
     settings = settings_from(timeout_s=timeout, sandbox=sandbox)
     box = make_sandbox(settings)
-    notice = getattr(box, "notice", None)
-    if notice:
-        print(f"notice: {notice}", file=sys.stderr)
+    notice = getattr(box, "notice", None)  # already said on stderr; Gradescope shows it beside the results
     reports = grade_course(root, chosen, sandbox=box, settings=settings, jobs=jobs)
     for r in reports:  # plain lines on stderr: stdout may carry TAP or workflow commands
         print(_summary_line(r), file=sys.stderr)

@@ -27,9 +27,7 @@ def in_container() -> bool:
 
 def select(name: str, settings: Settings, *, progress: Callable[[str], None] | None = None) -> Sandbox:
     if name == "none":
-        from grader.sandbox.none import NoneSandbox
-
-        return NoneSandbox(settings, progress=progress)
+        return _none(settings, progress)
     if name == "auto":
         from grader.sandbox.docker import DockerSandbox
 
@@ -39,12 +37,19 @@ def select(name: str, settings: Settings, *, progress: Callable[[str], None] | N
             # Gradescope and similar: already a throwaway container, no engine inside it
             if os.geteuid() != 0 or not in_container():
                 raise
-        from grader.sandbox.none import NoneSandbox
-
         print("grade: no Docker engine answers; running with --sandbox none inside this container", file=sys.stderr)
-        return NoneSandbox(settings, progress=progress)
+        return _none(settings, progress)
     if name == "docker":
         from grader.sandbox.docker import DockerSandbox
 
         return DockerSandbox(settings, progress=progress)
     raise GraderError(f"unknown sandbox {name!r} — use docker, none or auto")
+
+
+def _none(settings: Settings, progress: Callable[[str], None] | None) -> Sandbox:
+    from grader.sandbox.none import NoneSandbox
+
+    box = NoneSandbox(settings, progress=progress)
+    if box.notice:  # every command that grades says what protection is lost, once, on stderr
+        print(f"grade: notice: {box.notice}", file=sys.stderr)
+    return box
