@@ -1,0 +1,20 @@
+# `with Pool(4)` and map, no close/join: map returns only when every task is done, and leaving the block
+# terminates and joins the workers, so 'All subprocesses done.' still follows their end.
+from multiprocessing import Pool
+import os, time, random
+
+
+def long_time_task(name):
+    print('Run task %s (%s)...' % (name, os.getpid()))
+    start = time.time()
+    time.sleep(random.random() * 0.5)
+    end = time.time()
+    print('Task %s runs %0.2f seconds.' % (name, (end - start)))
+
+
+if __name__ == '__main__':
+    print('Parent process %s.' % os.getpid())
+    with Pool(4) as p:
+        print('Waiting for all subprocesses done...')
+        p.map(long_time_task, range(5))
+    print('All subprocesses done.')
