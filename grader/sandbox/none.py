@@ -35,7 +35,7 @@ LOCK = Path("/tmp/grade-none.lock")
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STUDENT = "student"
 NOLOGIN = "/usr/sbin/nologin"
-USERADD_NAME_TAKEN = 9  # useradd(8): another grader created it a moment ago
+USERADD_RACES = (4, 9)  # useradd(8): uid or name taken, by another grader creating it a moment ago
 UNPRIVILEGED = (
     "--sandbox none without root: the program runs as this user, untraced by -u, with no separate uid, "
     "so it can read and kill this user's files and processes, and DNS answers come from the real resolver"
@@ -75,7 +75,7 @@ def ensure_student() -> pwd.struct_passwd:
         if res.returncode == 0:
             return pwd.getpwnam(STUDENT)
         error = res.stderr.strip()
-        if res.returncode != USERADD_NAME_TAKEN and "lock" not in error.lower():
+        if res.returncode not in USERADD_RACES and "lock" not in error.lower():
             break  # not a race with another grader: say why at once
         time.sleep(0.2)
     raise GraderError(f"cannot create the {STUDENT!r} user ({error}) — create it with useradd")
