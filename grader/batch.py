@@ -10,11 +10,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from grader import __version__
+from grader.archives import Unpacker, is_zip
 from grader.catalog import Exercise
 from grader.errors import GraderError, SubmissionError
 from grader.grading import grade, rejected
@@ -73,16 +75,18 @@ class NullObserver:
 
 def students(root: Path) -> dict[str, list[Path]]:
     """student id -> the folders and files that are theirs: one sub-folder each, plus top-level Moodle or
-    Canvas download files grouped by the student their name gives."""
+    Canvas download files (programs, or zips a student uploaded) grouped by the student their name gives."""
     if not root.is_dir():
-        raise GraderError(f"{root} is not a folder — pass the folder holding one sub-folder per student")
+        raise GraderError(
+            f"{root} is not a folder — pass the folder holding one sub-folder per student, or the LMS download zip"
+        )
     found: dict[str, list[Path]] = {}
     for entry in sorted(root.iterdir()):
         if entry.name.startswith((".", "_")):
             continue
         if entry.is_dir():
             found.setdefault(entry.name, []).append(entry)
-        elif entry.suffix == ".py" and (who := student_of(entry.name)):
+        elif entry.suffix.lower() in (".py", ".zip") and (who := student_of(entry.name)):
             found.setdefault(who, []).append(entry)
     if not found:
         raise GraderError(f"no student folders in {root} — it should hold one sub-folder per student")
@@ -90,21 +94,48 @@ def students(root: Path) -> dict[str, list[Path]]:
 
 
 def discover(root: Path, exercises: Sequence[Exercise]) -> list[Cell]:
-    """Every (student, exercise) cell, in student order, with the file's bytes and hash."""
-    cells = []
-    for student, places in students(root).items():
-        chosen = find(places, exercises)
-        for ex in exercises:
-            if ex.id not in chosen:
-                cells.append(Cell(student, ex, None))
-                continue
-            best, rest = chosen[ex.id]
-            try:
-                source = best.path.read_bytes()
-            except OSError as err:
-                raise SubmissionError(f"cannot read {best.path}: {err.strerror} — check its permissions") from err
-            cells.append(Cell(student, ex, best, source, hashlib.sha256(source).hexdigest(), tuple(rest)))
-    return cells
+    """Every (student, exercise) cell, in student order, with the file's bytes and hash. `root` may be the
+    LMS download zip itself, and a student's zip is searched like their folder."""
+    with ExitStack() as stack:
+        unpacker = Unpacker(stack)
+        if is_zip(root):
+            root = unpacker.extract(root)
+        cells = []
+        for student, places in students(root).items():
+            chosen = find(_opened(places, unpacker), exercises)
+            for ex in exercises:
+                if ex.id not in chosen:
+                    cells.append(Cell(student, ex, None))
+                    continue
+                best, rest = chosen[ex.id]
+                try:
+                    source = best.path.read_bytes()
+                except OSError as err:
+                    raise SubmissionError(f"cannot read {best.path}: {err.strerror} — check its permissions") from err
+                best, rest = _shown(best, unpacker), [_shown(f, unpacker) for f in rest]
+                cells.append(Cell(student, ex, best, source, hashlib.sha256(source).hexdigest(), tuple(rest)))
+        return cells
+
+
+def _opened(places: list[Path], unpacker: Unpacker) -> list[Path]:
+    """The student's places, with each zip they handed in (as a download file or inside their folder) opened."""
+    opened = []
+    for place in places:
+        if is_zip(place):
+            opened.append(unpacker.extract(place, nested=True))
+            continue
+        opened.append(place)
+        if place.is_dir():
+            opened += [unpacker.extract(z, nested=True) for z in sorted(place.rglob("*.zip")) if is_zip(z)]
+    return opened
+
+
+def _shown(found: Found, unpacker: Unpacker) -> Found:
+    """A file that came out of a zip is named by the zip and its place inside it, not by the temporary copy."""
+    label = unpacker.label(found.path)
+    if label == str(found.path):
+        return found
+    return replace(found, shown=label, detail=f"{found.detail} (in {label.rsplit('!', 1)[0]})")
 
 
 class _Retrying:
@@ -165,7 +196,7 @@ def _row(cell: Cell, report: Report | None, infra: str | None) -> Row:
         report.max_score,
         report.reason,
         infra is not None,
-        str(cell.found.path) if cell.found else None,
+        cell.found.label if cell.found else None,
         cell.found.detail if cell.found else None,
         report.model_dump_json(),
         report.duration_s,

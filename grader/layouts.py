@@ -26,6 +26,11 @@ class Found:
     rule: str  # course | flat | moodle | canvas
     detail: str  # human words: why this file is this exercise
     copy: int = 0  # Canvas resubmission number: the highest is the latest
+    shown: str = ""  # where the user finds it, when `path` is a copy taken out of a zip
+
+    @property
+    def label(self) -> str:
+        return self.shown or str(self.path)
 
 
 def _by_stem(stem: str, exercises: dict[int, Exercise]) -> Exercise | None:

@@ -24,6 +24,7 @@ from grader.settings import Settings
 from grader.store import Store
 
 from .class_factory import make_class
+from .conftest import ROOT, SUBMISSIONS
 
 # the class's settings, for `grade batch` (through the environment) and for the lone runs alike
 ENV = {"GRADE_TIMEOUT_S": "8", "GRADE_GRACE_S": "0.3", "GRADE_START_MARGIN_S": "10"}
@@ -213,3 +214,27 @@ def test_infrastructure_failures_are_retried_then_recorded(tmp_path: Path, monke
 def test_default_jobs_is_sane() -> None:
     assert 2 <= grader.batch.default_jobs() <= 16
     assert len(registry()) >= 1
+
+
+@pytest.mark.docker
+def test_batch_takes_the_lms_download_zip_as_it_came(tmp_path: Path) -> None:
+    """A flat Canvas download, zipped as Canvas hands it out: graded, named by the zip, and resumed."""
+    import zipfile
+
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(ROOT / "solutions" / "ex1_fork.py", "doealice_11_101_ex1.py")
+        z.write(SUBMISSIONS / "ex1_fork" / "fail__one_child__two_children.py", "roebob_12_102_ex1_fork.py")
+    db = tmp_path / "grades.sqlite"
+    for _ in ("graded", "resumed"):
+        proc = _batch(archive, db, "--exercise", "ex1")
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert "resuming: 2 of 2 cells already graded" in err
+    assert {k: v[0] for k, v in _table(db).items()} == {
+        ("doealice", "ex1_fork"): "passed",
+        ("roebob", "ex1_fork"): "failed",
+    }
+    with sqlite3.connect(db) as c:
+        shown = sorted(r[0] for r in c.execute("SELECT submission FROM results"))
+    assert shown == [f"{archive}!doealice_11_101_ex1.py", f"{archive}!roebob_12_102_ex1_fork.py"]

@@ -1,0 +1,101 @@
+"""LMS downloads and student uploads as zips: read like the folders they hold, and safe against crafted ones."""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import grader.archives
+from grader.batch import discover
+from grader.catalog import registry, resolve
+from grader.errors import SubmissionError
+
+from .class_factory import make_class
+
+EXERCISES = list(registry().values())
+
+
+def _zip(folder: Path, archive: Path, *, prefix: str = "") -> Path:
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                z.write(path, prefix + path.relative_to(folder).as_posix())
+    return archive
+
+
+def _table(cells: list) -> dict:  # type: ignore[type-arg]
+    return {(c.student, c.exercise.id): (c.sha256, c.found.rule if c.found else None) for c in cells}
+
+
+@pytest.mark.parametrize("prefix", ["", "submissions/"], ids=["flat", "one-folder"])
+def test_a_download_zip_reads_as_its_folder(tmp_path: Path, prefix: str) -> None:
+    make_class(tmp_path / "class")
+    archive = _zip(tmp_path / "class", tmp_path / "download.zip", prefix=prefix)
+    from_folder = discover(tmp_path / "class", EXERCISES)
+    from_zip = discover(archive, EXERCISES)
+    assert _table(from_zip) == _table(from_folder) and len(from_zip) >= 60
+    shown = [c.found.label for c in from_zip if c.found]
+    assert all(s.startswith(f"{archive}!{prefix}student_") for s in shown), shown[:3]
+    assert not any(Path(c.found.path).exists() for c in from_zip if c.found)  # the copies are gone
+
+
+def test_a_students_uploaded_zip_is_searched(tmp_path: Path) -> None:
+    course = tmp_path / "work" / "course" / "exercises" / "ex1_fork"
+    course.mkdir(parents=True)
+    (course / "solution.py").write_text("print('zipped')\n")
+    root = tmp_path / "class"
+    (root / "alice").mkdir(parents=True)
+    _zip(tmp_path / "work", root / "alice" / "my-course.zip")
+    # a download without folders: the uploaded zip carries the student's name
+    _zip(tmp_path / "work", root / "Bob Ross_77_assignsubmission_file_course.zip")
+    cells = {(c.student, c.exercise.id): c for c in discover(root, [resolve("ex1"), resolve("ex2")])}
+    for student in ("alice", "Bob Ross"):
+        cell = cells[(student, "ex1_fork")]
+        assert cell.source == b"print('zipped')\n" and cell.found is not None and cell.found.rule == "course"
+        assert cell.found.label.endswith(".zip!course/exercises/ex1_fork/solution.py"), cell.found.label
+        assert "(in " in cell.found.detail
+        assert cells[(student, "ex2_process")].found is None
+
+
+def test_crafted_members_never_leave_the_folder(tmp_path: Path) -> None:
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("alice/ex1.py", "print('ok')\n")
+        z.writestr("../escaped_ex1.py", "print('out')\n")
+        z.writestr("/tmp/absolute_ex1.py", "print('abs')\n")
+        z.writestr("alice/..\\..\\backslash_ex1.py", "print('bs')\n")
+        link = zipfile.ZipInfo("alice/ex2.py")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(link, "/etc/shadow")
+        z.writestr("__MACOSX/alice/._ex1.py", "junk")
+    cells = {(c.student, c.exercise.id): c for c in discover(archive, [resolve("ex1"), resolve("ex2")])}
+    assert set(cells) == {("alice", "ex1_fork"), ("alice", "ex2_process")}
+    assert cells[("alice", "ex1_fork")].source == b"print('ok')\n"
+    assert cells[("alice", "ex2_process")].found is None  # the link was not followed, nor kept
+    assert not (tmp_path / "escaped_ex1.py").exists() and not Path("/tmp/absolute_ex1.py").exists()
+    assert not list(tmp_path.parent.glob("backslash_ex1.py"))
+
+
+def test_too_much_inside_is_refused_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grader.archives, "MAX_BYTES", 1000)
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("alice/ex1.py", "#" * 5000)  # deflates to a few bytes
+    with pytest.raises(SubmissionError, match="MiB of files inside — unzip it yourself"):
+        discover(archive, EXERCISES)
+    # inside a student's folder the same zip is skipped: that student simply has no file there
+    (tmp_path / "class" / "bob").mkdir(parents=True)
+    archive.rename(tmp_path / "class" / "bob" / "work.zip")
+    (tmp_path / "class" / "bob" / "ex2.py").write_text("print(2)\n")
+    cells = {(c.student, c.exercise.id): c for c in discover(tmp_path / "class", [resolve("ex1"), resolve("ex2")])}
+    assert cells[("bob", "ex1_fork")].found is None and cells[("bob", "ex2_process")].found is not None
+
+
+def test_a_corrupt_download_is_one_clear_line(tmp_path: Path) -> None:
+    archive = tmp_path / "download.zip"
+    archive.write_bytes(b"PK\x03\x04 this is not really a zip")
+    with pytest.raises(SubmissionError, match=r"not a readable zip .* — unzip it yourself and pass the folder"):
+        discover(archive, EXERCISES)
