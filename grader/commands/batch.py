@@ -90,7 +90,9 @@ def print_summary(summary: Summary, console: Console) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def batch(
-        submissions: Annotated[Path, typer.Argument(help="a folder with one sub-folder per student, or the LMS download zip")],
+        submissions: Annotated[
+            Path, typer.Argument(help="a folder with one sub-folder per student, or the LMS download zip")
+        ],
         exercise: Annotated[
             list[str] | None, typer.Option("--exercise", "-e", help="grade only these (repeat)")
         ] = None,
