@@ -18,7 +18,7 @@ from typing import Protocol
 from grader import __version__
 from grader.archives import Unpacker, is_zip
 from grader.catalog import Exercise
-from grader.errors import GraderError, SubmissionError
+from grader.errors import GraderError, StoreError, SubmissionError
 from grader.grading import grade, rejected
 from grader.layouts import Found, find, student_of
 from grader.report import Report
@@ -271,16 +271,22 @@ def run_batch(
                 if row.infra:
                     summary.infra.append(row)
                 obs.finished(cell, row)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StoreError) as err:
+        # Ctrl-C, or results that can no longer be stored: either way nothing more should run
         summary.interrupted = True
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # a second Ctrl-C must wait
         try:
             stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
             summary.removed = _stop_running(sandbox)
-            wait(pending, timeout=settings.start_margin_s)
+            # queued work was cancelled, and a cancelled future never counts as done for wait(): only the runs
+            # already under way are waited for
+            wait([f for f in pending if not f.cancelled()], timeout=settings.start_margin_s)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            if main:
+                signal.signal(signal.SIGINT, previous)
+        if isinstance(err, StoreError):
+            raise
     finally:
         pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
         if main:

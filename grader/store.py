@@ -90,6 +90,15 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?)", (student, exercise, sha256, version))
 
     def put(self, row: Row) -> None:
+        try:
+            self._put(row)
+        except sqlite3.Error as err:
+            raise StoreError(
+                f"cannot write results to {self.path} ({err}) — free disk space or close what holds the file, then "
+                "run the same command again: what was stored so far is kept"
+            ) from err
+
+    def _put(self, row: Row) -> None:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(

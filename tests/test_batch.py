@@ -17,6 +17,7 @@ import pytest
 import grader.batch
 from grader.batch import discover, run_batch
 from grader.catalog import registry, resolve
+from grader.errors import StoreError
 from grader.grading import grade
 from grader.report import Report
 from grader.sandbox.base import RunOutcome, RunRequest
@@ -209,6 +210,36 @@ def test_infrastructure_failures_are_retried_then_recorded(tmp_path: Path, monke
     summary = run_batch(cells, store=store, sandbox=FlakySandbox({}), settings=Settings(), jobs=2)
     assert summary.skipped == 2 and not summary.infra
     assert {r.student: r.infra for r in store.rows()} == {"dead": False, "flaky": False, "fine": False}
+
+
+def test_a_database_that_stops_taking_writes_stops_the_batch(tmp_path: Path) -> None:
+    """A full disk (or a locked file) mid-batch: one clear error, nothing more runs, what was stored stays."""
+
+    class FillsUp(Store):
+        def _put(self, row) -> None:  # type: ignore[no-untyped-def]
+            if self.db.execute("SELECT count(*) FROM results").fetchone()[0] >= 1:
+                raise sqlite3.OperationalError("database or disk is full")
+            super()._put(row)
+
+    for i in range(6):
+        (tmp_path / "class" / f"s{i}").mkdir(parents=True)
+        (tmp_path / "class" / f"s{i}" / "ex1.py").write_text(f"print({i})\n")
+
+    class Slow(FlakySandbox):
+        def run(self, request: RunRequest) -> RunOutcome:
+            time.sleep(0.2)  # a run takes a while, as a real one does
+            return super().run(request)
+
+    sandbox = Slow({})
+    store = FillsUp(tmp_path / "g.sqlite")
+    cells = discover(tmp_path / "class", [resolve("ex1")])
+    t0 = time.monotonic()
+    with pytest.raises(StoreError, match=r"cannot write results to .*disk is full.* what was stored so far is kept"):
+        run_batch(cells, store=store, sandbox=sandbox, settings=Settings(), jobs=1)
+    # only the run under way is waited for (cancelled queued runs once held this up for start_margin_s)
+    assert time.monotonic() - t0 < Settings().start_margin_s / 2
+    assert sum(sandbox.calls.values()) < len(cells)  # the batch stopped instead of running on for nothing
+    assert [r.student for r in store.rows()] == ["s0"]  # the result stored before the failure is intact
 
 
 def test_default_jobs_is_sane() -> None:
