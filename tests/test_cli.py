@@ -106,3 +106,19 @@ def test_syntax_error_is_reported_before_any_container(tmp_path: Path) -> None:
 def test_version() -> None:
     res = grade("--version")
     assert res.returncode == 0 and res.stdout.startswith("grade ")
+
+
+def test_a_socket_we_may_not_open_is_not_called_a_stopped_engine() -> None:
+    """docker-py's own words when the user is not in the docker group (as root we cannot be refused)."""
+    import docker
+
+    from grader.sandbox.docker import ENGINE_HINT, engine_hint
+
+    denied = docker.errors.DockerException(
+        "Error while fetching server API version: ('Connection aborted.', PermissionError(13, 'Permission denied'))"
+    )
+    assert "docker group" in engine_hint(denied) and "dockerd running" not in engine_hint(denied)
+    stopped = docker.errors.DockerException(
+        "Error while fetching server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file'))"
+    )
+    assert engine_hint(stopped) == ENGINE_HINT

@@ -37,8 +37,24 @@ def connect(timeout: float = 60, *, pool_size: int = 10) -> docker.DockerClient:
         client = docker.from_env(timeout=int(timeout), max_pool_size=pool_size)
         client.ping()
     except (docker.errors.DockerException, requests.exceptions.RequestException) as err:
-        raise EngineUnavailable(f"cannot reach the Docker engine — {ENGINE_HINT}") from err
+        raise EngineUnavailable(f"cannot reach the Docker engine — {engine_hint(err)}") from err
     return client
+
+
+def engine_hint(err: BaseException) -> str:
+    """What to do, from why the engine did not answer: a socket the user may not open is not a stopped engine."""
+    seen: list[str] = []
+    cause: BaseException | None = err
+    while cause is not None and len(seen) < 10:
+        seen.append(f"{type(cause).__name__}: {cause}")
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(seen)
+    if "Permission denied" in text or "PermissionError" in text:
+        return (
+            "permission denied on its socket: add yourself to the docker group "
+            "(`sudo usermod -aG docker $USER`, then log in again) or run as root"
+        )
+    return ENGINE_HINT
 
 
 def remove_strays(client: docker.DockerClient) -> int:
