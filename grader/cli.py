@@ -85,7 +85,10 @@ def submit(
         typer.Option("--file", "-f", help="the program to grade [default: exercises/<ex>/solution.py of this course]"),
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
-    tree: Annotated[bool, typer.Option("--tree", help="draw the process tree the checks saw")] = False,
+    tree: Annotated[
+        bool | None,
+        typer.Option("--tree/--no-tree", help="draw the process tree the checks saw [default: when a check fails]"),
+    ] = None,
     timeout: Annotated[float | None, typer.Option(help="wall-clock limit in seconds")] = None,
     sandbox: Annotated[str | None, typer.Option(help="docker, none or auto")] = None,
     pids: Annotated[int | None, typer.Option(help="processes and threads allowed")] = None,
@@ -125,7 +128,8 @@ def submit(
     if fmt is Format.json:
         print(report.model_dump_json(indent=2, exclude=None if tree else {"tree"}))
     else:
-        render(report, console=out, tree=tree, title=str(file))
+        # the picture helps most when something is wrong: drawn then unless --no-tree
+        render(report, console=out, tree=not report.full_marks if tree is None else tree, title=str(file))
     raise typer.Exit(0 if report.status == "passed" else 1)
 
 

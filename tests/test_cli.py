@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, SUBMISSIONS
 
 GRADE = [sys.executable, "-m", "grader"]
 
@@ -122,3 +122,13 @@ def test_a_socket_we_may_not_open_is_not_called_a_stopped_engine() -> None:
         "Error while fetching server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file'))"
     )
     assert engine_hint(stopped) == ENGINE_HINT
+
+
+def test_the_tree_is_drawn_when_a_check_fails() -> None:
+    failing = SUBMISSIONS / "ex1_fork" / "fail__one_child__two_children.py"
+    res = grade("submit", "ex1", "--file", str(failing))
+    assert res.returncode == 1 and "process tree" in res.stdout and "reaped by" in res.stdout
+    res = grade("submit", "ex1", "--file", str(failing), "--no-tree")
+    assert res.returncode == 1 and "process tree" not in res.stdout
+    res = grade("submit", "ex1", "--file", "solutions/ex1_fork.py")
+    assert res.returncode == 0 and "process tree" not in res.stdout  # full marks: the lines say enough

@@ -43,7 +43,9 @@ def by_fork(run: Run) -> Verdict:
             f"child {p.pid} was made by {p.how}+exec and ran `{argv}` (subprocess or exec) — "
             "os.fork() makes a copy of the running program, which is what this exercise is about"
         )
-    return ok(f"child {names(kids)} is a forked copy of main, running the same program")
+    if len(kids) == 1:
+        return ok(f"child {names(kids)} is a forked copy of main, running the same program")
+    return ok(f"children {names(kids)} are forked copies of main, running the same program")
 
 
 def start_line(run: Run) -> Verdict:
