@@ -54,19 +54,24 @@ class Pattern:
     and trailing punctuation; `<name>` captures a number (or, for `<word>`-style names listed in `text`,
     any text)."""
 
-    def __init__(self, template: str, *, text: Iterable[str] = ()) -> None:
+    def __init__(self, template: str, *, text: Iterable[str] = (), also: Iterable[str] = ()) -> None:
+        """`also`: other wordings that count as this line, e.g. the course notes' own (students copy them)."""
         self.template = template
+        texts = set(text)
+        self.regexes = [self._compile(t, texts) for t in (template, *also)]
+
+    @classmethod
+    def _compile(cls, template: str, texts: set[str]) -> re.Pattern[str]:
         body = _PUNCT_END.sub("", template)
         parts: list[str] = []
         pos = 0
-        texts = set(text)
         for m in _PLACEHOLDER.finditer(body):
-            parts.append(self._literal(body[pos : m.start()]))
+            parts.append(cls._literal(body[pos : m.start()]))
             name = m.group(1)
             parts.append(f"(?P<{name}>.+?)" if name in texts else rf"(?P<{name}>-?\d+)")
             pos = m.end()
-        parts.append(self._literal(body[pos:]))
-        self.regex = re.compile(r"^\s*" + "".join(parts) + r"[\s.!。…:;,]*$", re.I)
+        parts.append(cls._literal(body[pos:]))
+        return re.compile(r"^\s*" + "".join(parts) + r"[\s.!。…:;,]*$", re.I)
 
     @staticmethod
     def _literal(text: str) -> str:
@@ -81,8 +86,10 @@ class Pattern:
         return "".join(out).replace(r"\s*\s*", r"\s*")
 
     def match(self, text: str) -> dict[str, str] | None:
-        m = self.regex.match(text)
-        return m.groupdict() if m else None
+        for regex in self.regexes:
+            if m := regex.match(text):
+                return m.groupdict()
+        return None
 
     def __str__(self) -> str:
         return self.template
