@@ -17,7 +17,7 @@ MARKER = "@@GRADE-RESULT@@"
 # student must share a uid with no host account and the two sandboxes must not share one: a fork bomb in
 # a container would otherwise eat the process allowance of a --sandbox none run, or of a person's login.
 IMAGE_UID = 61000  # grader/image/Dockerfile creates `student` with it
-NONE_UID = 61001  # ensure_student and the Gradescope setup.sh create `student` with it when free
+NONE_UID = 61001  # ensure_student and the Gradescope setup.sh create `grade-student` with it when free
 
 
 class RunRequest(BaseModel):

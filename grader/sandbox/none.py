@@ -1,8 +1,8 @@
 """The no-container sandbox: runs the root entrypoint directly, for hosts that already are a throwaway container.
 
 Gradescope's autograder runs inside its own container without a Docker engine. There the entrypoint runs
-as it would in ours: dnsmasq on loopback, `strace -u student`, rlimits, its wall timeout and kill(-1) as the
-student. When root may create namespaces, each run also gets its own PID, mount and network namespaces
+as it would in ours: dnsmasq on loopback, `strace -u grade-student`, rlimits, its wall timeout and kill(-1)
+as that user. When root may create namespaces, each run also gets its own PID, mount and network namespaces
 (like Docker's: the entrypoint is PID 1, no network, a private /etc/resolv.conf pointing at dnsmasq).
 When it may not, /etc/resolv.conf is rewritten for the run and restored afterwards (a throwaway
 container's file), and runs are serialized with a lock: the student's uid, kill(-1) and port 53 are
@@ -33,7 +33,9 @@ ENTRYPOINT = IMAGE / "entrypoint.py"
 RESOLV = IMAGE / "resolv.conf"
 LOCK = Path("/tmp/grade-none.lock")
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-STUDENT = "student"
+# A name no person has: on a lab machine `student` is often a real login, whose files and processes a
+# hostile program (and kill(-1)) must not reach.
+STUDENT = "grade-student"
 NOLOGIN = "/usr/sbin/nologin"
 USERADD_RACES = (4, 9)  # useradd(8): uid or name taken, by another grader creating it a moment ago
 UNPRIVILEGED = (

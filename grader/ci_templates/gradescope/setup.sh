@@ -28,5 +28,6 @@ SH
 chmod 0755 /usr/local/bin/grade
 # uid 61001 when free: a uid no person and no grade container uses (RLIMIT_NPROC counts per uid, machine-wide)
 uid=(); getent passwd 61001 >/dev/null || uid=(--uid 61001)
-id student >/dev/null 2>&1 || useradd "${uid[@]}" --user-group --no-create-home --home-dir /tmp --shell /usr/sbin/nologin student
+id grade-student >/dev/null 2>&1 \
+    || useradd "${uid[@]}" --user-group --no-create-home --home-dir /tmp --shell /usr/sbin/nologin grade-student
 grade --version
