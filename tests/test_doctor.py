@@ -35,7 +35,7 @@ def test_doctor_passes_here(sandbox: object) -> None:  # the sandbox fixture bui
     rows = {line.split("│")[1].strip(): line for line in res.stdout.splitlines() if line.count("│") >= 3}
     for name in ("engine", "image", "kernel", "seccomp", "capabilities", "tracer", "network", "dns"):
         assert "✔" in rows[name], name
-    assert "clone(CLONE_UNTRACED) errno 1" in res.stdout
+    assert "clone(CLONE_UNTRACED) errno 1" in res.stdout and "AF_VSOCK socket refused" in res.stdout
     assert "all protections in place" in res.stdout
 
 
@@ -62,3 +62,21 @@ def test_doctor_notices_a_profile_that_lets_clone_untraced_through(monkeypatch: 
     findings = {f.name: f for f in doctor.diagnose(Settings())}
     assert not findings["seccomp"].ok and "clone(CLONE_UNTRACED) errno 0" in findings["seccomp"].detail
     assert findings["engine"].ok and findings["tracer"].ok
+
+
+def test_doctor_notices_a_profile_that_lets_vsock_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the AF_VSOCK refusal a container reaches the hypervisor's host despite --network none."""
+    import socket
+
+    try:
+        socket.socket(40, socket.SOCK_STREAM).close()
+    except OSError:
+        pytest.skip("this kernel has no AF_VSOCK: there is nothing for a weak profile to let through")
+    weak = seccomp.profile()
+    rules = weak["syscalls"]
+    assert isinstance(rules, list)
+    weak["syscalls"] = [r for r in rules if r["names"] != ["socket"]]
+    monkeypatch.setattr("grader.sandbox.docker.profile_json", lambda: json.dumps(weak))
+    findings = {f.name: f for f in doctor.diagnose(Settings())}
+    assert not findings["network"].ok and "AF_VSOCK socket OPEN" in findings["network"].detail
+    assert findings["seccomp"].ok and findings["engine"].ok

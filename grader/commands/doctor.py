@@ -42,6 +42,11 @@ try:
 except OSError as err:
     found["network"] = "refused: %s" % err.strerror
 try:
+    socket.socket(40, socket.SOCK_STREAM).close()  # AF_VSOCK: to the hypervisor's host, past --network none
+    found["vsock"] = 0
+except OSError as err:
+    found["vsock"] = err.errno
+try:
     found["dns"] = socket.gethostbyname("www.python.org")
 except OSError as err:
     found["dns"] = "failed: %s" % err
@@ -134,7 +139,9 @@ def diagnose(settings: Settings) -> list[Finding]:
             f"student uid {seen['uid']}; kill(tracer) errno {seen['kill_tracer']} (want 1)",
         )
     )
-    found.append(Finding("network", seen["network"].startswith("refused"), seen["network"]))
+    isolated = seen["network"].startswith("refused") and seen["vsock"] != 0
+    vsock = "refused" if seen["vsock"] else "OPEN (reaches the hypervisor's host)"
+    found.append(Finding("network", isolated, f"{seen['network']}; AF_VSOCK socket {vsock}"))
     found.append(Finding("dns", seen["dns"] == "151.101.0.223", f"www.python.org -> {seen['dns']} (loopback dnsmasq)"))
     return found
 
