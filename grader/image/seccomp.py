@@ -54,7 +54,8 @@ REFUSED = [
     "open_tree",
     "perf_event_open",
     "pivot_root",
-    "process_vm_readv",
+    # process_vm_readv stays allowed: strace reads each write()'s buffer with it (20,000 writes of 200 bytes:
+    # 1.95 s instead of 3.2 s with PTRACE_PEEKDATA), and the student may only read its own processes
     "process_vm_writev",
     "query_module",
     "quotactl",

@@ -17,5 +17,20 @@ for path in ("/run/grade/trace", "/proc/1/environ", "/proc/1/mem", "/proc/%d/env
         readable.append(path)
     except OSError:
         pass
+# the tracer's memory (it is the parent): process_vm_readv is allowed, for strace's own use, so the kernel's
+# ptrace check must refuse it across uids
+import ctypes
+class IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(64)
+maps = "/proc/%d/maps" % os.getppid()
+try:
+    start = int(open(maps).readline().split("-")[0], 16)
+except (OSError, ValueError):
+    start = 0x400000
+local, remote = IoVec(ctypes.cast(buf, ctypes.c_void_p), 64), IoVec(start, 64)
+if libc.process_vm_readv(os.getppid(), ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) > 0:
+    readable.append("memory of %d" % os.getppid())
 print("FOUND", sorted(found))
 print("READABLE", readable)
