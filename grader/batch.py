@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from grader import __version__
+from grader import judge_version
 from grader.archives import Unpacker, is_zip
 from grader.catalog import Exercise
 from grader.errors import GraderError, StoreError, SubmissionError
@@ -173,7 +173,7 @@ def _row(cell: Cell, report: Report | None, infra: str | None) -> Row:
             cell.student,
             cell.exercise.id,
             "",
-            __version__,
+            judge_version(),
             "missing",
             0.0,
             cell.exercise.max_score,
@@ -190,7 +190,7 @@ def _row(cell: Cell, report: Report | None, infra: str | None) -> Row:
         cell.student,
         cell.exercise.id,
         cell.sha256,
-        __version__,
+        judge_version(),
         report.status,
         report.score,
         report.max_score,
@@ -238,9 +238,9 @@ def run_batch(
     t0 = time.monotonic()
     todo = []
     for cell in cells:
-        old = None if regrade else store.done(cell.student, cell.exercise.id, cell.sha256, __version__)
+        old = None if regrade else store.done(cell.student, cell.exercise.id, cell.sha256, judge_version())
         if old is not None:
-            store.mark(cell.student, cell.exercise.id, cell.sha256, __version__)
+            store.mark(cell.student, cell.exercise.id, cell.sha256, judge_version())
             summary.skipped += 1
             summary.counts[old.status] += 1
         else:

@@ -34,7 +34,10 @@ class Format(enum.StrEnum):
 
 def _version(value: bool) -> None:
     if value:
-        print(f"grade {__version__}")
+        from grader import judge_version
+
+        # results are stored under the judge's version: it changes whenever a check or the parser does
+        print(f"grade {__version__} (judge {judge_version()})")
         raise typer.Exit()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from grader import __version__
+from grader import judge_version
 from grader.catalog import Exercise
 from grader.checks import Run, last_error
 from grader.errors import SubmissionError
@@ -182,7 +182,7 @@ def judge(exercise: Exercise, outcome: RunOutcome, settings: Settings, *, sandbo
     if status == "timeout":
         score = min(score, exercise.max_score - min(c.points for c in exercise.checks))
     return Report(
-        grader_version=__version__,
+        grader_version=judge_version(),
         exercise=exercise.id,
         status=status,
         score=round(score, 2),
@@ -205,7 +205,7 @@ def rejected(
     """The report for a submission that cannot run at all (unreadable, empty, a syntax error, too large):
     every check fails with the problem as its message; nothing ran."""
     return Report(
-        grader_version=__version__,
+        grader_version=judge_version(),
         exercise=exercise.id,
         status="failed",
         score=0,

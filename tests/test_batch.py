@@ -242,6 +242,47 @@ def test_a_database_that_stops_taking_writes_stops_the_batch(tmp_path: Path) -> 
     assert [r.student for r in store.rows()] == ["s0"]  # the result stored before the failure is intact
 
 
+def test_a_changed_judge_regrades_what_the_old_one_graded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Results are keyed by the judge's digest, not only the release: a fixed check under the same release
+    number must not leave the old verdicts in place on resume."""
+    for name in ("a", "b"):
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "ex1.py").write_text(f"print({name!r})\n")
+    cells = discover(tmp_path / "class", [resolve("ex1")])
+    store = Store(tmp_path / "g.sqlite")
+    first = run_batch(cells, store=store, sandbox=FlakySandbox({}), settings=Settings(), jobs=2)
+    again = run_batch(cells, store=store, sandbox=FlakySandbox({}), settings=Settings(), jobs=2)
+    assert (first.skipped, again.skipped) == (0, 2)
+    monkeypatch.setattr(grader.batch, "judge_version", lambda: "0.1.0+another")
+    sandbox = FlakySandbox({})
+    changed = run_batch(cells, store=store, sandbox=sandbox, settings=Settings(), jobs=2)
+    assert changed.skipped == 0 and sum(sandbox.calls.values()) == 2
+    assert {r.grader_version for r in store.rows()} == {"0.1.0+another"}
+
+
+def test_the_judge_digest_follows_the_checks_not_the_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import grader as package
+
+    copy = tmp_path / "grader"
+    shutil.copytree(Path(package.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def digest() -> str:
+        monkeypatch.setattr(package, "_HERE", copy)
+        package.judge_version.cache_clear()
+        try:
+            return package.judge_version()
+        finally:
+            package.judge_version.cache_clear()
+
+    base = digest()
+    (copy / "reports" / "text.py").write_text((copy / "reports" / "text.py").read_text() + "\n# reworded\n")
+    assert digest() == base  # how a report looks decides no verdict
+    (copy / "checks.py").write_text((copy / "checks.py").read_text() + "\n# a fixed check\n")
+    assert digest() != base
+
+
 def test_default_jobs_is_sane() -> None:
     assert 2 <= grader.batch.default_jobs() <= 16
     assert len(registry()) >= 1

@@ -104,8 +104,11 @@ def test_syntax_error_is_reported_before_any_container(tmp_path: Path) -> None:
 
 
 def test_version() -> None:
+    from grader import __version__, judge_version
+
     res = grade("--version")
-    assert res.returncode == 0 and res.stdout.startswith("grade ")
+    assert res.returncode == 0 and res.stdout.strip() == f"grade {__version__} (judge {judge_version()})"
+    assert judge_version().startswith(f"{__version__}+")
 
 
 def test_a_socket_we_may_not_open_is_not_called_a_stopped_engine() -> None:
