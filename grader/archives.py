@@ -8,7 +8,9 @@ can neither write outside that folder nor fill the disk.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import stat
 import tempfile
 import time
@@ -47,8 +49,10 @@ class Unpacker:
         try:
             with zipfile.ZipFile(archive) as z:
                 _extract(z, dest, wanted=(".py",) if nested else WANTED)
-        except (zipfile.BadZipFile, OSError, SubmissionError) as err:
-            if nested:
+        except (zipfile.BadZipFile, OSError, ValueError, SubmissionError) as err:
+            if nested:  # nothing from a zip that broke off half-way: the student has no file there
+                shutil.rmtree(dest)
+                dest.mkdir()
                 return dest
             why = err if isinstance(err, SubmissionError) else f"not a readable zip ({err})"
             raise SubmissionError(f"{archive}: {why} — unzip it yourself and pass the folder") from None
@@ -93,8 +97,9 @@ def _extract(z: zipfile.ZipFile, dest: Path, *, wanted: tuple[str, ...]) -> None
                 if total - info.file_size + written > MAX_BYTES:
                     raise SubmissionError(f"more than {MAX_BYTES >> 20} MiB of files inside")
                 out.write(chunk)
-        stamp = time.mktime((*info.date_time, 0, 0, -1))  # newest-file rules keep working on extracted copies
-        os.utime(target, (stamp, stamp))
+        with contextlib.suppress(OverflowError, ValueError, OSError):  # a crafted date keeps the extraction time
+            stamp = time.mktime((*info.date_time, 0, 0, -1))  # newest-file rules keep working on the copies
+            os.utime(target, (stamp, stamp))
 
 
 def _single_folder(dest: Path) -> Path:

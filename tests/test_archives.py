@@ -83,6 +83,7 @@ def test_too_much_inside_is_refused_in_one_line(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(grader.archives, "MAX_BYTES", 1000)
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("alice/ex3.py", "print(3)\n")  # comes out before the cap is hit
         z.writestr("alice/ex1.py", "#" * 5000)  # deflates to a few bytes
     with pytest.raises(SubmissionError, match="MiB of files inside — unzip it yourself"):
         discover(archive, EXERCISES)
@@ -90,8 +91,11 @@ def test_too_much_inside_is_refused_in_one_line(tmp_path: Path, monkeypatch: pyt
     (tmp_path / "class" / "bob").mkdir(parents=True)
     archive.rename(tmp_path / "class" / "bob" / "work.zip")
     (tmp_path / "class" / "bob" / "ex2.py").write_text("print(2)\n")
-    cells = {(c.student, c.exercise.id): c for c in discover(tmp_path / "class", [resolve("ex1"), resolve("ex2")])}
-    assert cells[("bob", "ex1_fork")].found is None and cells[("bob", "ex2_process")].found is not None
+    chosen = [resolve("ex1"), resolve("ex2"), resolve("ex3")]
+    cells = {(c.student, c.exercise.id): c for c in discover(tmp_path / "class", chosen)}
+    assert cells[("bob", "ex2_process")].found is not None
+    # nothing of the broken zip is graded, not even what came out before the cap
+    assert cells[("bob", "ex1_fork")].found is None and cells[("bob", "ex3_pool")].found is None
 
 
 def test_a_corrupt_download_is_one_clear_line(tmp_path: Path) -> None:
