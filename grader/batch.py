@@ -111,7 +111,8 @@ def discover(root: Path, exercises: Sequence[Exercise]) -> list[Cell]:
                 try:
                     source = best.path.read_bytes()
                 except OSError as err:
-                    raise SubmissionError(f"cannot read {best.path}: {err.strerror} — check its permissions") from err
+                    where = unpacker.label(best.path)
+                    raise SubmissionError(f"cannot read {where}: {err.strerror} — check its permissions") from err
                 best, rest = _shown(best, unpacker), [_shown(f, unpacker) for f in rest]
                 cells.append(Cell(student, ex, best, source, hashlib.sha256(source).hexdigest(), tuple(rest)))
         return cells
