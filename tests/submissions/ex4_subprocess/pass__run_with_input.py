@@ -1,3 +1,4 @@
+# subprocess.run for both, the MX query fed with input= as text
 import subprocess
 
 print('$ nslookup www.python.org')
@@ -5,6 +6,6 @@ r = subprocess.run(['nslookup', 'www.python.org'])
 print('Exit code:', r.returncode)
 
 print('$ nslookup')
-res = subprocess.run(['nslookup'], input=b'set q=mx\npython.org\nexit\n', capture_output=True)
-print(res.stdout.decode('utf-8'))
-print('Exit code:', res.returncode)
+p = subprocess.run(['nslookup'], input='set q=mx\npython.org\nexit\n', capture_output=True, text=True)
+print(p.stdout)
+print('Exit code:', p.returncode)
