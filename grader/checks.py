@@ -37,6 +37,14 @@ class Check:
     title: str
     points: float
     fn: Callable[[Run], Verdict]
+    # Tidiness (main's exit status, nothing left over, main's own lines) is credited only once the program
+    # created a process: the untouched stub or an empty file must not collect points for doing nothing.
+    tidy: bool = False
+
+    def judge(self, run: Run) -> Verdict:
+        if self.tidy and run.main is not None and not any(mp_helper(p) is None for p in run.processes):
+            return fail("main created no process, so this is not credited yet: it counts once the program does")
+        return self.fn(run)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,10 @@ def show(exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")]) -> Non
     from rich.markdown import Markdown
 
     out.print(Markdown(text))
+    out.print(f"\n[bold]Checks[/] ({ex.max_score:g} points)")
+    for c in ex.checks:
+        note = "  [dim](once the program creates a process)[/]" if c.tidy else ""
+        out.print(f"  {c.points:>4g}  {c.title}{note}", highlight=False)
 
 
 @app.command()

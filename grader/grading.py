@@ -60,7 +60,7 @@ def not_run(exercise: Exercise, reason: str) -> list[CheckResult]:
 def evaluate(exercise: Exercise, run: Run) -> list[CheckResult]:
     results = []
     for c in exercise.checks:
-        verdict = c.fn(run)
+        verdict = c.judge(run)
         results.append(
             CheckResult(
                 id=c.id,

@@ -36,6 +36,7 @@ def test_list_and_show() -> None:
     assert res.returncode == 0 and "ex1" in res.stdout and "fork" in res.stdout
     res = grade("show", "fork")
     assert res.returncode == 0 and "os.fork()" in res.stdout and "子进程" in res.stdout
+    assert "Checks (10 points)" in res.stdout and "the parent waits for the child" in res.stdout
 
 
 def test_unknown_exercise_lists_the_known_ones() -> None:

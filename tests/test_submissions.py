@@ -61,4 +61,14 @@ def test_submission_verdict(grade_file: GradeFile, path: Path) -> None:
 def test_untouched_stub_gets_an_ordinary_failing_report(grade_file: GradeFile, ex: str) -> None:
     report = grade_file(ex, ROOT / registry()[ex].folder / "solution.py")
     assert report.status == "failed", report.reason
-    assert 0 <= report.score < report.max_score
+    # the stub creates no process: even its tidy exit and its given print lines earn nothing
+    assert report.score == 0, [(c.id, c.score) for c in report.checks if c.score]
+    tidy = [c for c in report.checks if "not credited yet" in c.message]
+    assert tidy and all(not c.passed for c in tidy)
+
+
+def test_tidiness_is_credited_once_the_program_forks(grade_file: GradeFile) -> None:
+    """The same tidy checks pass for a wrong program that did create processes (two children, reaped)."""
+    report = grade_file("ex1", SUBMISSIONS / "ex1_fork" / "fail__one_child__two_children.py")
+    passed = {c.id for c in report.checks if c.passed}
+    assert {"start_line", "nothing_left", "main_exit"} <= passed and 0 < report.score < report.max_score

@@ -107,12 +107,12 @@ EXERCISE = Exercise(
     checks=(
         Check("one_child", "main forks exactly one child", 2, process_count(1)),
         Check("forked", "the child is a fork of main, not a new program", 1, by_fork),
-        Check("start_line", "main prints its real PID before forking", 1, start_line),
+        Check("start_line", "main prints its real PID before forking", 1, start_line, tidy=True),
         Check("parent_line", "the parent prints its PID and the child's", 1, parent_line),
         Check("child_line", "the child prints its PID and its parent's", 2, child_line),
         Check("child_exit", "the child exits with status 0", 1, child_exit),
         Check("reaped", "the parent waits for the child", 1, children_reaped()),
-        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running()),
-        Check("main_exit", "main exits with status 0", 0.5, exit_status(0)),
+        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running(), tidy=True),
+        Check("main_exit", "main exits with status 0", 0.5, exit_status(0), tidy=True),
     ),
 )

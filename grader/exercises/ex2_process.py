@@ -101,6 +101,7 @@ EXERCISE = Exercise(
             "main prints its real PID and that the child will start",
             1,
             main_prints(PARENT, WILL_START, hint="print it before p.start()"),
+            tidy=True,
         ),
         Check(
             "end_line",
@@ -109,7 +110,7 @@ EXERCISE = Exercise(
             printed_after_exit(END, Run.workers, what="child", hint="print it after p.join()"),
         ),
         Check("child_exit", "the child exits with status 0", 1, child_exit),
-        Check("nothing_left", "nothing is left running when main exits", 1, nothing_left_running()),
-        Check("main_exit", "main exits with status 0", 1, exit_status(0)),
+        Check("nothing_left", "nothing is left running when main exits", 1, nothing_left_running(), tidy=True),
+        Check("main_exit", "main exits with status 0", 1, exit_status(0), tidy=True),
     ),
 )

@@ -226,6 +226,7 @@ EXERCISE = Exercise(
             "main prints its real PID and that it is waiting",
             1,
             main_prints(PARENT, WAITING, hint="print it before p.close() and p.join()"),
+            tidy=True,
         ),
         Check(
             "done_line",
@@ -233,7 +234,7 @@ EXERCISE = Exercise(
             2,
             printed_after_exit(DONE, pool_workers, what="worker", hint="print it after p.close() and p.join()"),
         ),
-        Check("nothing_left", "nothing is left running when main exits", 1, nothing_left_running()),
-        Check("main_exit", "main exits with status 0", 1, exit_status(0)),
+        Check("nothing_left", "nothing is left running when main exits", 1, nothing_left_running(), tidy=True),
+        Check("main_exit", "main exits with status 0", 1, exit_status(0), tidy=True),
     ),
 )

@@ -164,8 +164,8 @@ EXERCISE = Exercise(
         Check("piped_query", "the second nslookup gets its commands through a pipe", 2, piped_query),
         Check("exit_codes", "the printed exit codes are the real ones", 1, exit_codes),
         Check("mx_answer", "main prints nslookup's MX answer", 1, mx_answer),
-        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running()),
-        Check("main_exit", "main exits with status 0", 0.5, exit_status(0)),
+        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running(), tidy=True),
+        Check("main_exit", "main exits with status 0", 0.5, exit_status(0), tidy=True),
     ),
     needs_dns=True,
 )

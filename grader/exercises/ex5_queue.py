@@ -220,7 +220,7 @@ EXERCISE = Exercise(
         Check("got_in_order", "the reader gets A, B, C in order, each after it was put", 2, got_in_order),
         Check("writer_exit", "the writer exits with status 0", 1, writer_exit),
         Check("reader_terminated", "main terminates the reader (SIGTERM)", 1, reader_terminated),
-        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running()),
-        Check("main_exit", "main exits with status 0", 0.5, main_exit),
+        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running(), tidy=True),
+        Check("main_exit", "main exits with status 0", 0.5, main_exit, tidy=True),
     ),
 )
