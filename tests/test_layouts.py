@@ -104,3 +104,18 @@ def test_the_generated_class_is_read_as_planned(tmp_path: Path) -> None:
             assert cell.found is not None and cell.found.path == want.path and cell.found.rule == want.rule, cell
             assert cell.source == want.path.read_bytes() and len(cell.sha256) == 64
     assert os.path.isdir(tmp_path / "student_00")
+
+
+def test_batch_says_what_it_found_by_rule(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from grader.commands.batch import RULE_WORDS, describe_found
+
+    planned = make_class(tmp_path)
+    text = describe_found(discover(tmp_path, EXERCISES))
+    students = len({s for s, _ in planned})
+    assert text.startswith(f"found {students} students, {len(planned)} cells: ")
+    for rule, n in Counter(p.rule for p in planned.values() if p.rule).items():
+        assert f"{n} by {RULE_WORDS[rule]}" in text, (rule, n, text)
+    assert f"{sum(p.path is None for p in planned.values())} missing" in text
+    assert "passed over" in text  # the class holds older Canvas attempts beside their resubmissions

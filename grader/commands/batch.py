@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,6 +78,22 @@ def _sandbox(settings: Any, jobs: int) -> Any:
         return select(settings.sandbox, settings, progress=status.update)
 
 
+RULE_WORDS = {"course": "course layout", "flat": "flat names", "moodle": "Moodle names", "canvas": "Canvas names"}
+
+
+def describe_found(cells: list[Cell]) -> str:
+    """What batch found before it runs anything, by the rule that picked each file (each result keeps its own)."""
+    students = len({c.student for c in cells})
+    rules = Counter(c.found.rule for c in cells if c.found)
+    parts = [f"{n} by {RULE_WORDS.get(rule, rule)}" for rule, n in rules.most_common()]
+    missing = sum(c.found is None for c in cells)
+    passed_over = sum(len(c.others) for c in cells)
+    text = f"found {students} students, {len(cells)} cells: " + ", ".join([*parts, f"{missing} missing"])
+    if passed_over:
+        text += f"; {passed_over} other candidate file(s) passed over for a more explicit or later one"
+    return text
+
+
 def print_summary(summary: Summary, console: Console) -> None:
     c = summary.counts
     console.print(
@@ -109,6 +126,7 @@ def register(app: typer.Typer) -> None:
         exercises = [resolve(e) for e in exercise] if exercise else list(registry().values())
         store = Store(db)  # a damaged database stops us before anything runs
         cells = discover(submissions, exercises)
+        err.print(describe_found(cells), highlight=False)
         settings = settings_from(timeout_s=timeout)
         n = jobs or default_jobs()
         sandbox = _sandbox(settings, n)
