@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -151,7 +152,8 @@ def test_feedback_markdown(store: Store, tmp_path: Path) -> None:
 
 
 def _grade(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "COLUMNS": "80"}  # a plain terminal: the class tables must read at this width
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_cli_export_feedback_report(store: Store, tmp_path: Path) -> None:
@@ -167,6 +169,9 @@ def test_cli_export_feedback_report(store: Store, tmp_path: Path) -> None:
     rep = _grade("report", "--db", db, "--html", str(tmp_path / "r.html"))
     assert rep.returncode == 0, rep.stderr
     assert "checks most students fail" in rep.stdout and "dave" in rep.stdout and (tmp_path / "r.html").is_file()
+    scores = rep.stdout.split("checks most students fail")[0]
+    rows = [line for line in scores.splitlines() if line.startswith("│ ex")]
+    assert rows and all(line.count("│") == 9 for line in rows), rows  # one line per exercise, nothing wrapped
 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:

@@ -29,8 +29,10 @@ def render(book: Book, console: Console) -> None:
         )
 
     dist = Table(title="scores per exercise", title_justify="left")
-    for col in ("exercise", "mean", "distribution 0 → max", "passed", "failed", "timeout", "error", "missing"):
-        dist.add_column(col, justify="left" if col in ("exercise", "distribution 0 → max") else "right")
+    # short headers and no wrapping: the table must read on an 80-column terminal
+    for col in ("exercise", "mean", "0 → max", "pass", "fail", "time", "err", "miss"):
+        left = col in ("exercise", "0 → max")
+        dist.add_column(col, justify="left" if left else "right", no_wrap=left)
     for e in book.exercises:
         st = book.statuses(e.id)
         mean = sum(book.score(s, e.id) for s in book.students) / max(1, students)
