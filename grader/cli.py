@@ -167,9 +167,11 @@ def image_name() -> None:
 
 @app.command()
 def clean() -> None:
-    """Remove containers a killed grader left behind."""
+    """Remove what a killed grader left behind: its containers and, after an hour, its temporary folders."""
+    from grader.cleanup import remove_stale_folders
     from grader.sandbox.docker import connect, remove_strays
 
+    out.print(f"removed {remove_stale_folders()} stale temporary folder(s)")  # needs no engine: first
     out.print(f"removed {remove_strays(connect())} stray container(s)")
 
 

@@ -136,3 +136,20 @@ def test_the_tree_is_drawn_when_a_check_fails() -> None:
     assert res.returncode == 1 and "process tree" not in res.stdout
     res = grade("submit", "ex1", "--file", "solutions/ex1_fork.py")
     assert res.returncode == 0 and "process tree" not in res.stdout  # full marks: the lines say enough
+
+
+def test_clean_removes_stale_temporary_folders_only(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from grader.cleanup import remove_stale_folders
+
+    old, fresh, other = tmp_path / "grade-none-old", tmp_path / "grade-unzipped-new", tmp_path / "grade-mine"
+    for folder in (old, fresh, other):
+        (folder / "work").mkdir(parents=True)
+    hours_ago = time.time() - 2 * 3600
+    for folder in (old, other):
+        os.utime(folder, (hours_ago, hours_ago))
+    (tmp_path / "grade-none-link").symlink_to(other)
+    assert remove_stale_folders(root=tmp_path) == 1
+    assert not old.exists() and fresh.exists() and other.exists()  # in use, or not ours
