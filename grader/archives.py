@@ -38,6 +38,7 @@ class Unpacker:
         self.base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="grade-unzipped-")))
         self.origin: dict[Path, str] = {}  # extracted folder -> the archive it came from, as the user knows it
         self.count = 0
+        self.skipped: list[str] = []  # students' zips that could not be read, and why
 
     def extract(self, archive: Path, *, nested: bool = False) -> Path:
         """The folder holding the archive's wanted members. A top-level archive that cannot be read is the
@@ -53,6 +54,7 @@ class Unpacker:
             if nested:  # nothing from a zip that broke off half-way: the student has no file there
                 shutil.rmtree(dest)
                 dest.mkdir()
+                self.skipped.append(f"{self.origin[dest]}: {err}")
                 return dest
             why = err if isinstance(err, SubmissionError) else f"not a readable zip ({err})"
             raise SubmissionError(f"{archive}: {why} — unzip it yourself and pass the folder") from None

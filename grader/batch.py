@@ -93,9 +93,10 @@ def students(root: Path) -> dict[str, list[Path]]:
     return found
 
 
-def discover(root: Path, exercises: Sequence[Exercise]) -> list[Cell]:
+def discover(root: Path, exercises: Sequence[Exercise], *, notes: list[str] | None = None) -> list[Cell]:
     """Every (student, exercise) cell, in student order, with the file's bytes and hash. `root` may be the
-    LMS download zip itself, and a student's zip is searched like their folder."""
+    LMS download zip itself, and a student's zip is searched like their folder; `notes` receives the
+    students' zips that could not be read."""
     with ExitStack() as stack:
         unpacker = Unpacker(stack)
         if is_zip(root):
@@ -115,6 +116,8 @@ def discover(root: Path, exercises: Sequence[Exercise]) -> list[Cell]:
                     raise SubmissionError(f"cannot read {where}: {err.strerror} — check its permissions") from err
                 best, rest = _shown(best, unpacker), [_shown(f, unpacker) for f in rest]
                 cells.append(Cell(student, ex, best, source, hashlib.sha256(source).hexdigest(), tuple(rest)))
+        if notes is not None:
+            notes += unpacker.skipped
         return cells
 
 

@@ -92,7 +92,9 @@ def test_too_much_inside_is_refused_in_one_line(tmp_path: Path, monkeypatch: pyt
     archive.rename(tmp_path / "class" / "bob" / "work.zip")
     (tmp_path / "class" / "bob" / "ex2.py").write_text("print(2)\n")
     chosen = [resolve("ex1"), resolve("ex2"), resolve("ex3")]
-    cells = {(c.student, c.exercise.id): c for c in discover(tmp_path / "class", chosen)}
+    notes: list[str] = []
+    cells = {(c.student, c.exercise.id): c for c in discover(tmp_path / "class", chosen, notes=notes)}
+    assert len(notes) == 1 and "work.zip" in notes[0] and "MiB of files inside" in notes[0], notes  # said, not hidden
     assert cells[("bob", "ex2_process")].found is not None
     # nothing of the broken zip is graded, not even what came out before the cap
     assert cells[("bob", "ex1_fork")].found is None and cells[("bob", "ex3_pool")].found is None

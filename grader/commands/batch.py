@@ -125,8 +125,11 @@ def register(app: typer.Typer) -> None:
 
         exercises = [resolve(e) for e in exercise] if exercise else list(registry().values())
         store = Store(db)  # a damaged database stops us before anything runs
-        cells = discover(submissions, exercises)
+        notes: list[str] = []
+        cells = discover(submissions, exercises, notes=notes)
         err.print(describe_found(cells), highlight=False)
+        for note in notes:
+            err.print(f"[yellow]skipped[/] an unreadable zip: {note}", highlight=False)
         settings = settings_from(timeout_s=timeout)
         n = jobs or default_jobs()
         sandbox = _sandbox(settings, n)
