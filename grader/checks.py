@@ -42,7 +42,7 @@ class Check:
     tidy: bool = False
 
     def judge(self, run: Run) -> Verdict:
-        if self.tidy and run.main is not None and not any(mp_helper(p) is None for p in run.processes):
+        if self.tidy and run.main is not None and not run.own_processes():
             return fail("main created no process, so this is not credited yet: it counts once the program does")
         return self.fn(run)
 
@@ -138,6 +138,11 @@ class Run:
             self._cache[key] = found
         return self._cache[key]
 
+    def own_processes(self) -> list[Proc]:
+        """Created processes that are the program's own: multiprocessing's helpers are left out, exec'd
+        programs (nslookup, ...) are kept."""
+        return [p for p in self.processes if mp_helper(p) is None]
+
     def python_processes(self) -> list[Proc]:
         """Created processes that run Python code (forked copies or exec'd interpreters), not other programs."""
         return [p for p in self.processes if p.program is None or "python" in p.program.rsplit("/", 1)[-1]]
@@ -216,7 +221,7 @@ def process_count(
     def check(run: Run) -> Verdict:
         if run.main is None:
             return fail("the program never started")
-        procs = [p for p in (run.children() if created_by_main else run.processes) if mp_helper(p) is None]
+        procs = [p for p in run.children() if mp_helper(p) is None] if created_by_main else run.own_processes()
         plural = what if expected == 1 else what + "es" if what.endswith("process") else what + "s"
         seen = f"main process {run.main.pid} created {len(procs)} ({names(procs)})"
         if len(procs) == expected:
@@ -228,7 +233,7 @@ def process_count(
 
 def children_reaped() -> Callable[[Run], Verdict]:
     def check(run: Run) -> Verdict:
-        procs = [p for p in run.processes if mp_helper(p) is None]
+        procs = run.own_processes()
         if not procs:
             return fail("no child process was created, so none was reaped")
         unreaped = [p for p in procs if p.reaped_by != p.parent]
