@@ -197,6 +197,23 @@ def describe(p: Proc) -> str:
 # -- shared checks: each returns a check function, configured by the exercise -------------------------
 
 
+def exits_zero(
+    pick: Callable[[Run], Proc | None], *, what: str, missing: Callable[[Run], str], expect: str
+) -> Callable[[Run], Verdict]:
+    """The process `pick` finds (the child, the writer, ...) exits with status 0; `missing` says why there is
+    none to check, `expect` what a clean end looks like in this exercise."""
+
+    def check(run: Run) -> Verdict:
+        p = pick(run)
+        if p is None:
+            return fail(missing(run))
+        if p.exit_code == 0:
+            return ok(f"{what} {p.pid} exited with status 0")
+        return fail(f"{what} {p.pid} {p.describe_end()}; expected {expect}")
+
+    return check
+
+
 def exit_status(expected: int = 0) -> Callable[[Run], Verdict]:
     def check(run: Run) -> Verdict:
         main = run.main

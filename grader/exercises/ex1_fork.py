@@ -12,6 +12,7 @@ from grader.checks import (
     Verdict,
     children_reaped,
     exit_status,
+    exits_zero,
     fail,
     names,
     nothing_left_running,
@@ -88,15 +89,12 @@ def child_line(run: Run) -> Verdict:
     return _with_one_child(run, line)
 
 
-def child_exit(run: Run) -> Verdict:
-    child = the_child(run)
-    if child is None:
-        return fail(f"expected exactly one child; main created {len(run.children())}")
-    if child.exit_code == 0:
-        return ok(f"child {child.pid} exited with status 0")
-    return fail(
-        f"child {child.pid} {child.describe_end()}; expected it to exit with status 0 (sys.exit(0) or os._exit(0))"
-    )
+child_exit = exits_zero(
+    the_child,
+    what="child",
+    missing=lambda run: f"expected exactly one child; main created {len(run.children())}",
+    expect="it to exit with status 0 (sys.exit(0) or os._exit(0))",
+)
 
 
 EXERCISE = Exercise(

@@ -9,6 +9,7 @@ from grader.checks import (
     Run,
     Verdict,
     exit_status,
+    exits_zero,
     fail,
     main_prints,
     names,
@@ -77,15 +78,12 @@ def child_line(run: Run) -> Verdict:
     return verdict
 
 
-def child_exit(run: Run) -> Verdict:
-    child = the_child(run)
-    if child is None:
-        return fail(f"expected exactly one child process; main created {len(run.workers())}")
-    if child.exit_code == 0:
-        return ok(f"child {child.pid} exited with status 0")
-    return fail(
-        f"child {child.pid} {child.describe_end()}; expected it to return from run_proc normally (exit status 0)"
-    )
+child_exit = exits_zero(
+    the_child,
+    what="child",
+    missing=lambda run: f"expected exactly one child process; main created {len(run.workers())}",
+    expect="it to return from run_proc normally (exit status 0)",
+)
 
 
 EXERCISE = Exercise(

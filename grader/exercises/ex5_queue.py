@@ -10,6 +10,7 @@ from grader.checks import (
     Run,
     Verdict,
     exit_status,
+    exits_zero,
     fail,
     killed_by,
     names,
@@ -154,13 +155,12 @@ def _in_flight(w: Proc | None, r: Proc, values: list[str], puts: dict[str, float
     )
 
 
-def writer_exit(run: Run) -> Verdict:
-    w = writer(run)
-    if w is None:
-        return fail("no writer child process to check (it prints 'Process to write: <pid>')")
-    if w.exit_code == 0:
-        return ok(f"the writer {w.pid} exited with status 0")
-    return fail(f"the writer {w.pid} {w.describe_end()}; expected it to finish its loop and exit with status 0")
+writer_exit = exits_zero(
+    writer,
+    what="the writer",
+    missing=lambda run: "no writer child process to check (it prints 'Process to write: <pid>')",
+    expect="it to finish its loop and exit with status 0",
+)
 
 
 def _stuck(run: Run, p: Proc) -> bool:
