@@ -25,6 +25,7 @@ WANTED = (".py", ".zip")
 MAX_MEMBERS = 20_000
 MAX_BYTES = 256 << 20  # what comes out of one archive, all members together
 SKIP = ("__MACOSX",)
+TEMP_PREFIX = "grade-unzipped-"  # `grade clean` removes those a killed grader left
 
 
 def is_zip(path: Path) -> bool:
@@ -35,7 +36,7 @@ class Unpacker:
     """Extracts zips into one temporary folder and remembers where each came from, for the reports."""
 
     def __init__(self, stack: ExitStack) -> None:
-        self.base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="grade-unzipped-")))
+        self.base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=TEMP_PREFIX)))
         self.origin: dict[Path, str] = {}  # extracted folder -> the archive it came from, as the user knows it
         self.count = 0
         self.skipped: list[str] = []  # students' zips that could not be read, and why

@@ -7,8 +7,10 @@ import tempfile
 import time
 from pathlib import Path
 
-# grader/sandbox/none.py (one run's scratch) and grader/archives.py (a batch's unzipped files)
-PREFIXES = ("grade-none-", "grade-unzipped-")
+from grader import archives
+from grader.sandbox import none
+
+PREFIXES = (none.TEMP_PREFIX, archives.TEMP_PREFIX)  # one run's scratch, a batch's unzipped files
 STALE_S = 3600.0  # far longer than any run or unzip lives: an older folder has no grader left to remove it
 
 

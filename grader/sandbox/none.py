@@ -32,6 +32,7 @@ IMAGE = Path(__file__).resolve().parent.parent / "image"
 ENTRYPOINT = IMAGE / "entrypoint.py"
 RESOLV = IMAGE / "resolv.conf"
 LOCK = Path("/tmp/grade-none.lock")
+TEMP_PREFIX = "grade-none-"  # one run's scratch; `grade clean` removes those a killed grader left
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # A name no person has: on a lab machine `student` is often a real login, whose files and processes a
 # hostile program (and kill(-1)) must not reach.
@@ -180,7 +181,7 @@ class NoneSandbox:
     def run(self, request: RunRequest) -> RunOutcome:
         s = request.settings
         swap = self.root and request.dns and not self.namespaces
-        with _serialized(), tempfile.TemporaryDirectory(prefix="grade-none-") as tmp, _resolver_swapped(swap):
+        with _serialized(), tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp, _resolver_swapped(swap):
             config = self._config(request, Path(tmp))
             env = {"GRADE_CONFIG": json.dumps(config), "PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
             try:
