@@ -72,3 +72,15 @@ def test_tidiness_is_credited_once_the_program_forks(grade_file: GradeFile) -> N
     report = grade_file("ex1", SUBMISSIONS / "ex1_fork" / "fail__one_child__two_children.py")
     passed = {c.id for c in report.checks if c.passed}
     assert {"start_line", "nothing_left", "main_exit"} <= passed and 0 < report.score < report.max_score
+
+
+def test_ex5_says_why_values_are_missing(grade_file: GradeFile) -> None:
+    """Terminated before the writer ended: join first. Terminated after: the reader stopped taking values."""
+
+    def message(name: str) -> str:
+        report = grade_file("ex5", SUBMISSIONS / "ex5_queue" / name)
+        return next(c.message for c in report.checks if c.id == "got_in_order")
+
+    assert "pw.join() before pr.terminate()" in message("fail__got_in_order__terminated_too_early.py")
+    stopped = message("fail__got_in_order__reader_stops_early.py")
+    assert "had already finished" in stopped and "q.get() in a loop" in stopped and "pw.join()" not in stopped

@@ -113,9 +113,16 @@ def got_in_order(run: Run) -> Verdict:
     if values != VALUES and not in_flight:
         shown = ", ".join(values) or "nothing"
         if values == VALUES[: len(values)] and r.signal == "SIGTERM":
+            writer_done = w is not None and w.end is not None and r.end is not None and w.end <= r.end
+            hint = (
+                f"the writer {w.pid} had already finished, so the rest waited in the queue: keep taking values "
+                "with q.get() in a loop"
+                if writer_done and w is not None
+                else "wait for the writer with pw.join() before pr.terminate()"
+            )
             return fail(
                 f"the reader {r.pid} got only {shown} before process {r.signal_sender} terminated it; expected A, B, C "
-                "— wait for the writer with pw.join() before pr.terminate()"
+                f"— {hint}"
             )
         return fail(f"the reader {r.pid} got {shown}; expected A, B, C in that order")
     for m in got:
