@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import docker
@@ -121,10 +122,23 @@ def ensure_image(
     return tag
 
 
+def _younger_than_a_day(created: str) -> bool:
+    """Whether an image's `Created` time (RFC 3339, nanoseconds) lies within the last 24 hours."""
+    try:
+        when = datetime.fromisoformat(created[:19]).replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return datetime.now(UTC) - when < timedelta(days=1)
+
+
 def _remove_stale(client: docker.DockerClient, *, keep: str) -> None:
-    """Drop runtime images of older sources: each is a few hundred MB and no grader of this version uses it."""
+    """Drop runtime images of older sources: each is a few hundred MB and no grader of this version uses it.
+
+    Images built in the last day are kept: another checkout's grader (a CI clone, a second branch) may be
+    about to start a container from one, and removing it would fail that run as an infrastructure error.
+    """
     for img in client.images.list(filters={"label": "grade=runtime"}):
-        if keep not in img.tags:
+        if keep not in img.tags and not _younger_than_a_day(img.attrs.get("Created", "")):
             # in use by a running container, or by another grader version: leave it
             with contextlib.suppress(docker.errors.APIError):
                 client.images.remove(img.id)
