@@ -6,6 +6,7 @@ with points. Messages say what was observed against what was expected, with the 
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -105,20 +106,32 @@ class Pattern:
 
 @dataclass
 class Run:
-    """What the submission did: the process tree from the trace, plus what the sandbox saw."""
+    """What the submission did: the process tree from the trace, plus what the sandbox saw.
+
+    The printed lines judged are the trace's (what each traced write call carried), never the sandbox's
+    captured output: a program can make the two differ (a buffer changed by another thread during a write,
+    bytes sent by calls the tracer does not show), and `untraced_output` tells when they do.
+    """
 
     tree: Tree
     outcome: RunOutcome
     _cache: dict[str, list[Match]] = field(default_factory=dict)
+    _procs: dict[str, list[Proc]] = field(default_factory=dict)
 
     @property
     def main(self) -> Proc | None:
         return self.tree.main
 
+    def _memo(self, key: str, make: Callable[[], list[Proc]]) -> list[Proc]:
+        """The process lists are asked for by every check, many times: computed once per run."""
+        if key not in self._procs:
+            self._procs[key] = make()
+        return list(self._procs[key])
+
     @property
     def processes(self) -> list[Proc]:
         """Every process main created, directly or not (threads are not processes)."""
-        return self.tree.descendants(self.main.pid) if self.main else []
+        return self._memo("processes", lambda: self.tree.descendants(self.main.pid) if self.main else [])
 
     def children(self, pid: int | None = None) -> list[Proc]:
         if pid is None:
@@ -129,28 +142,35 @@ class Run:
         return self.tree.procs.get(pid) if pid is not None else None
 
     def find(self, pattern: Pattern, *, stream: str = "stdout") -> list[Match]:
+        """Lines of `stream` matching `pattern`; a line cut at the kept length (trace.LINE_CHARS) never matches."""
         key = f"{stream}:{pattern.template}"
         if key not in self._cache:
             found = []
             for line in self.tree.lines:
-                if line.stream == stream and (values := pattern.match(line.text)) is not None:
+                if line.stream == stream and not line.cut and (values := pattern.match(line.text)) is not None:
                     found.append(Match(line, values))
             self._cache[key] = found
         return self._cache[key]
 
+    def helper(self, p: Proc) -> str | None:
+        return mp_helper(p, self.tree)
+
     def own_processes(self) -> list[Proc]:
         """Created processes that are the program's own: multiprocessing's helpers are left out, exec'd
         programs (nslookup, ...) are kept."""
-        return [p for p in self.processes if mp_helper(p) is None]
+        return self._memo("own", lambda: [p for p in self.processes if self.helper(p) is None])
 
     def python_processes(self) -> list[Proc]:
         """Created processes that run Python code (forked copies or exec'd interpreters), not other programs."""
-        return [p for p in self.processes if p.program is None or "python" in p.program.rsplit("/", 1)[-1]]
+        return self._memo(
+            "python",
+            lambda: [p for p in self.processes if p.program is None or "python" in p.program.rsplit("/", 1)[-1]],
+        )
 
     def workers(self) -> list[Proc]:
         """Processes created for main that run the student's Python code: multiprocessing's own helpers
         (resource tracker, forkserver) and exec'd programs (nslookup, ...) are left out."""
-        return [p for p in self.python_processes() if mp_helper(p) is None]
+        return self._memo("workers", lambda: [p for p in self.python_processes() if self.helper(p) is None])
 
     def created_for_main(self, p: Proc) -> bool:
         """A child of main, or a child of main's forkserver (the forkserver start method forks workers there)."""
@@ -160,7 +180,7 @@ class Run:
         if p.parent == main.pid:
             return True
         parent = self.proc(p.parent)
-        return parent is not None and parent.parent == main.pid and mp_helper(parent) == "forkserver"
+        return parent is not None and parent.parent == main.pid and self.helper(parent) == "forkserver"
 
     def since(self, t: float | None) -> str:
         """A trace time as seconds after main started, as the --tree view shows them (absolute times mean nothing)."""
@@ -173,15 +193,66 @@ class Run:
         return kt is not None and p.signal == "SIGKILL" and p.signal_sender is None and (p.end or 0) >= kt - 0.05
 
 
-def mp_helper(p: Proc) -> str | None:
-    """'resource tracker' or 'forkserver' when `p` is one of multiprocessing's own helper processes."""
-    for e in p.execs:
-        code = " ".join(e.argv)
-        if "multiprocessing.resource_tracker" in code:
-            return "resource tracker"
-        if "multiprocessing.forkserver" in code:
-            return "forkserver"
-    return None
+# multiprocessing starts its helpers as `sys.executable [interpreter flags] -c "from multiprocessing.X import
+# main; main(<literals>)"` (util.spawnv_passfds): the module names which helper it is
+_HELPER_MODULES = {"multiprocessing.resource_tracker": "resource tracker", "multiprocessing.forkserver": "forkserver"}
+_FLAG = re.compile(r"-[bBdEIOqsSuvR]+|-W\S+|-X\S+")
+
+
+def _interpreter_flags(args: list[str]) -> bool:
+    """Only interpreter flags that run nothing (no -c/-m of their own), as _args_from_interpreter_flags gives."""
+    i = 0
+    while i < len(args):
+        if args[i] == "-X" and i + 1 < len(args) and not args[i + 1].startswith("-"):
+            i += 2
+        elif _FLAG.fullmatch(args[i]):
+            i += 1
+        else:
+            return False
+    return True
+
+
+def _helper_code(code: str) -> str | None:
+    """Which helper `code` starts: exactly the import of a helper's main and one call of it with literal
+    arguments, nothing else (a student's code that merely names the module is not a helper)."""
+    try:
+        body = ast.parse(code).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if len(body) != 2 or not isinstance(body[0], ast.ImportFrom) or not isinstance(body[1], ast.Expr):
+        return None
+    imp, call = body[0], body[1].value
+    if imp.level or [(a.name, a.asname) for a in imp.names] != [("main", None)]:
+        return None
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.func.id != "main":
+        return None
+    try:
+        for arg in [*call.args, *(k.value for k in call.keywords)]:
+            ast.literal_eval(arg)
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        return None
+    return _HELPER_MODULES.get(imp.module or "")
+
+
+def mp_helper(p: Proc, tree: Tree | None = None) -> str | None:
+    """'resource tracker' or 'forkserver' when `p` is one of multiprocessing's own helper processes, known by
+    how it was made: a single exec of the interpreter (main's own, when `tree` is given, and made by a process
+    running Python) with interpreter flags and `-c` with exactly the helper's start-up code. Whatever else
+    a process's command line says, it is the student's."""
+    execs = [e for e in p.execs if e.ok]
+    if len(execs) != 1:
+        return None
+    e = execs[0]
+    argv = e.argv
+    if len(argv) < 3 or argv[0] != e.path or argv[-2] != "-c" or not _interpreter_flags(argv[1:-2]):
+        return None
+    if tree is not None:
+        main, parent = tree.main, tree.procs.get(p.parent) if p.parent is not None else None
+        if main is None or e.path != main.program or parent is None or parent.program not in (None, main.program):
+            return None
+    elif "python" not in e.path.rsplit("/", 1)[-1]:
+        return None
+    return _helper_code(argv[-1])
 
 
 def names(procs: Iterable[Proc]) -> str:
@@ -238,7 +309,7 @@ def process_count(
     def check(run: Run) -> Verdict:
         if run.main is None:
             return fail("the program never started")
-        procs = [p for p in run.children() if mp_helper(p) is None] if created_by_main else run.own_processes()
+        procs = [p for p in run.children() if run.helper(p) is None] if created_by_main else run.own_processes()
         plural = what if expected == 1 else what + "es" if what.endswith("process") else what + "s"
         seen = f"main process {run.main.pid} created {len(procs)} ({names(procs)})"
         if len(procs) == expected:
@@ -279,7 +350,7 @@ def nothing_left_running() -> Callable[[Run], Verdict]:
         late = [
             p
             for p in run.processes
-            if (p.end is None or p.end > main.end + 1e-4) and not (mp_helper(p) and p.exit_code is not None)
+            if (p.end is None or p.end > main.end + 1e-4) and not (run.helper(p) and p.exit_code is not None)
         ]
         if not late:
             return ok(f"every process had ended when main process {main.pid} exited")
@@ -386,3 +457,36 @@ def printed_after_exit(
         )
 
     return check
+
+
+# -- run-wide rules for grading.classify: pure functions of the tree and the outcome --------------------------
+
+
+def untraced_output(tree: Tree, outcome: RunOutcome) -> str | None:
+    """Why the captured output cannot be judged, or None: it holds more bytes than the trace saw written to
+    that stream (counting writes the writer died in as complete). Such bytes came through calls the tracer
+    does not show (vmsplice, splice, sendfile, a file descriptor the trace did not see opened on the output),
+    so what the checks would judge is not what was printed; and a line the student made look like the
+    tracer's own (`strace: ...`) is not taken for it."""
+    for stream in ("stdout", "stderr"):
+        got = outcome.stdout_bytes if stream == "stdout" else outcome.stderr_bytes
+        seen = tree.written_max.get(stream, 0)
+        if got > seen:
+            return (
+                f"untraced output: {stream} holds {got} bytes but the trace saw at most {seen} written to it — "
+                "output written around the traced calls (vmsplice, splice, sendfile, ...) cannot be judged"
+            )
+    return None
+
+
+def dropped_output(tree: Tree) -> str | None:
+    """Why the run's lines were not all judged, or None: a process printed more lines than are kept
+    (trace.LINES_PER_PROCESS, LINES_TOTAL), so a line past the cap could decide a check unseen."""
+    if not tree.lines_dropped:
+        return None
+    total = sum(tree.lines_dropped.values())
+    worst = max(tree.lines_dropped, key=lambda pid: tree.lines_dropped[pid])
+    return (
+        f"output limit: {total} printed lines were past the number kept for judging "
+        f"(process {worst} alone printed {tree.lines_dropped[worst]} more) — print only what the exercise asks"
+    )

@@ -1,8 +1,12 @@
-"""The process tree rebuilt from a trace: processes (not threads), their execs, ends, lines, kills, pipes."""
+"""The process tree rebuilt from a trace: processes (not threads), their execs, ends, lines, kills, pipes.
+
+Walks never recurse (a student's process chain may be thousands of generations deep) and the per-process
+lookups (children, lines) are indexed once, so judging stays linear in the size of the trace.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 
 class Exec(BaseModel):
@@ -24,6 +28,9 @@ class Proc(BaseModel):
 
     pid: int
     parent: int | None = None
+    # the process whose fork/clone made it: its parent, except after clone(CLONE_PARENT), which gives the
+    # child its creator's parent (for main: a process outside the trace, so the child is attributed to main)
+    creator: int | None = None
     how: str = "root"
     start: float | None = None
     end: float | None = None
@@ -64,6 +71,7 @@ class Line(BaseModel):
     t: float
     stream: str
     text: str
+    cut: int = 0  # characters past the kept length (LINE_CHARS in trace.py): a cut line matches no pattern
 
 
 class Kill(BaseModel):
@@ -93,20 +101,55 @@ class Tree(BaseModel):
     truncated: bool = False
     end_time: float | None = None
     problems: list[str] = Field(default_factory=list)
+    # what was not kept, so reports can say so: lines per process past the caps in trace.py
+    lines_dropped: dict[int, int] = Field(default_factory=dict)
+    # bytes the trace saw written to the real stdout/stderr (returned by write/writev), and the most that
+    # may have reached them (adding calls whose result the trace never showed: the writer died in them)
+    written: dict[str, int] = Field(default_factory=dict)
+    written_max: dict[str, int] = Field(default_factory=dict)
+    _kids: dict[int, list[Proc]] | None = PrivateAttr(default=None)
+    _own_lines: dict[int, list[Line]] | None = PrivateAttr(default=None)
+    _indexed: tuple[int, int] = PrivateAttr(default=(-1, -1))
 
     @property
     def main(self) -> Proc | None:
         return self.procs.get(self.root) if self.root is not None else None
 
+    def _index(self) -> tuple[dict[int, list[Proc]], dict[int, list[Line]]]:
+        """Children and lines per pid, built once (rebuilt if processes or lines were added since)."""
+        size = (len(self.procs), len(self.lines))
+        if self._kids is None or self._own_lines is None or self._indexed != size:
+            kids: dict[int, list[Proc]] = {}
+            for p in self.procs.values():
+                if p.parent is not None:
+                    kids.setdefault(p.parent, []).append(p)
+            own: dict[int, list[Line]] = {}
+            for ln in self.lines:
+                own.setdefault(ln.pid, []).append(ln)
+            self._kids, self._own_lines, self._indexed = kids, own, size
+        return self._kids, self._own_lines
+
+    def reindex(self) -> None:
+        """Forget the index: for code that changes a process's parent after the tree was read."""
+        self._kids = None
+
     def children(self, pid: int) -> list[Proc]:
-        return [p for p in self.procs.values() if p.parent == pid]
+        return list(self._index()[0].get(pid, ()))
 
     def descendants(self, pid: int) -> list[Proc]:
+        """Every process below `pid`, depth first in creation order; iterative, and a cycle ends the walk."""
+        kids = self._index()[0]
         out: list[Proc] = []
-        for child in self.children(pid):
-            out.append(child)
-            out.extend(self.descendants(child.pid))
+        seen = {pid}
+        stack = list(reversed(kids.get(pid, ())))
+        while stack:
+            p = stack.pop()
+            if p.pid in seen:
+                continue
+            seen.add(p.pid)
+            out.append(p)
+            stack.extend(reversed(kids.get(p.pid, ())))
         return out
 
     def lines_of(self, pid: int) -> list[Line]:
-        return [ln for ln in self.lines if ln.pid == pid]
+        return list(self._index()[1].get(pid, ()))
