@@ -159,9 +159,23 @@ class _Parser:
     def proc(self, tid: int) -> Proc:
         pid = self.tgid.get(tid, tid)
         if pid not in self.tree.procs:
-            self.born(tid)
+            self.born_with_ancestors(tid)
             pid = self.tgid.get(tid, tid)
         return self.tree.procs[pid]
+
+    def born_with_ancestors(self, tid: int) -> None:
+        """Place `tid` and its creators not yet seen, oldest first: a loop, not a recursion, since a chain of
+        processes may be thousands deep and the trace may show the youngest first."""
+        chain, seen = [tid], {tid}
+        while (birth := self.births.get(chain[-1])) is not None:
+            creator = birth[0]
+            if creator in seen or self.tgid.get(creator, creator) in self.tree.procs:
+                break
+            chain.append(creator)
+            seen.add(creator)
+        for t in reversed(chain):
+            if self.tgid.get(t, t) not in self.tree.procs:
+                self.born(t)
 
     def born(self, tid: int) -> None:
         """First sight of `tid`: place it in the tree from the pre-scanned creation call."""

@@ -1,0 +1,78 @@
+"""Parse and judge worst-case traces at the trace limit: seconds and peak memory per scenario and exercise.
+
+Each (scenario, exercise) runs in a fresh interpreter, so its peak RSS is its own: the trace text (as the
+sandbox hands it over), the parse, the judging and the JSON report. Usage: `python bench/bench_judge.py [MiB]`
+(default: the trace limit, 32 MiB).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = ("ex1", "ex2", "ex3", "ex4", "ex5")
+
+
+def one(scenario: str, exercise: str, mib: int) -> dict[str, float]:
+    """Run in the child: build the trace, then time the parse and the judging."""
+    sys.path.insert(0, str(ROOT))
+    from grader.catalog import resolve
+    from grader.grading import judge
+    from grader.sandbox.base import RunOutcome
+    from grader.settings import Settings
+    from grader.trace import parse
+    from tests.traces import synthetic
+
+    make = synthetic.SCENARIOS[scenario]
+    text = make(mib << 20) if scenario != "chain" else synthetic.chain(60_000, mib << 20)
+    outcome = RunOutcome(trace=text, trace_bytes=len(text))
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.process_time()
+    tree = parse(text)
+    t1 = time.process_time()
+    report = judge(resolve(exercise), outcome, Settings())
+    size = len(report.model_dump_json())
+    t2 = time.process_time()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "trace_mib": len(text) / (1 << 20),
+        "lines": text.count("\n"),
+        "procs": len(tree.procs),
+        "parse_s": t1 - t0,
+        "judge_s": t2 - t1,  # judge() parses again: this is parse + checks + report
+        "peak_mb": peak / 1024,
+        "over_text_mb": (peak - base) / 1024,
+        "report_mb": size / (1 << 20),
+    }
+
+
+def main() -> None:
+    mib = int(sys.argv[1]) if len(sys.argv) > 1 else 32
+    sys.path.insert(0, str(ROOT))
+    from tests.traces.synthetic import SCENARIOS
+
+    print(
+        f"{'scenario':<14}{'ex':<5}{'MiB':>6}{'lines':>9}{'procs':>8}{'parse s':>9}{'judge s':>9}{'peak MB':>9}{'report MB':>10}"
+    )
+    worst = {"judge_s": 0.0, "peak_mb": 0.0}
+    for scenario in SCENARIOS:
+        for exercise in EXERCISES:
+            code = f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.bench_judge import one; "
+            code += f"print(json.dumps(one({scenario!r}, {exercise!r}, {mib})))"
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            worst = {k: max(worst[k], r[k]) for k in worst}
+            print(
+                f"{scenario:<14}{exercise:<5}{r['trace_mib']:>6.1f}{r['lines']:>9}{r['procs']:>8}"
+                f"{r['parse_s']:>9.2f}{r['judge_s']:>9.2f}{r['peak_mb']:>9.0f}{r['report_mb']:>10.1f}"
+            )
+    print(f"worst: judge {worst['judge_s']:.2f} s CPU (parse included), peak {worst['peak_mb']:.0f} MB RSS")
+
+
+if __name__ == "__main__":
+    main()
