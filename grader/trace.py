@@ -39,7 +39,7 @@ LINES_PER_PROCESS = 2_000
 LINES_TOTAL = 10_000
 LINE_CHARS = 1_000
 PIPE_DATA = 4096
-Birth = tuple[int, str, set[str]]  # creating thread, how (fork, vfork, clone, clone3), clone flags
+Birth = tuple[int, str, frozenset[str]]  # creating thread, how (fork, vfork, clone, clone3), clone flags
 
 
 def _unescape_slow(text: str) -> bytes:
@@ -123,9 +123,16 @@ def _births(lines: Iterable[str]) -> tuple[dict[int, Birth], list[tuple[float, i
     return out, unfinished
 
 
-def _flags(args: str) -> set[str]:
+_FLAG_SETS: dict[str, frozenset[str]] = {}
+
+
+def _flags(args: str) -> frozenset[str]:
+    """The clone flags, one shared set per spelling (a fork churn repeats the same flags 100,000 times)."""
     flags = re.search(r"flags=([\w|]+)", args)
-    return set(flags.group(1).split("|")) if flags else set()
+    text = flags.group(1) if flags else ""
+    if text not in _FLAG_SETS and len(_FLAG_SETS) < 1024:
+        _FLAG_SETS[text] = frozenset(text.split("|")) - {""}
+    return _FLAG_SETS.get(text) or frozenset(text.split("|")) - {""}
 
 
 _PROC_DEFAULTS = {name: f.default for name, f in Proc.model_fields.items() if f.default_factory is None}
@@ -136,13 +143,15 @@ def _proc(**fields: object) -> Proc:
     """A Proc without validation (the parser's values are already typed). Every field is given: pydantic
     resolves each missing default (and inspects a default_factory's signature) on every model_construct."""
     made = {name: factory() for name, factory in _PROC_FACTORIES}  # type: ignore[call-arg]
-    return Proc.model_construct(**{**_PROC_DEFAULTS, **made, **fields})
+    # fields_set defaults to every key given: a 20-name set per process, half its memory
+    return Proc.model_construct(_fields_set={"pid"}, **{**_PROC_DEFAULTS, **made, **fields})
 
 
 class _Parser:
     def __init__(self, births: dict[int, Birth], unfinished: list[tuple[float, int, str]]) -> None:
         self.births = births
         self.unfinished = unfinished
+        self.orphan_makers = {tid for _, tid, _ in unfinished}  # their children may show up after they end
         self.tree = Tree()
         self.tgid: dict[int, int] = {}  # thread id -> process id
         self.pending: dict[int, tuple[float, str]] = {}
@@ -270,6 +279,8 @@ class _Parser:
         p = self.proc(tid)
         if tid != pid:  # a thread ended; the process lives on
             return
+        if not _SUPERSEDED.match(rest) and pid not in self.orphan_makers:
+            self.fds.pop(pid, None)  # a process that ended writes no more (kept for 100,000 children, it adds up)
         p.end = t
         if not _KILLED.match(rest):  # a killed process keeps the call it was blocked in when the signal came
             p.blocked_in = None
