@@ -136,6 +136,8 @@ def _flags(args: str) -> frozenset[str]:
 
 
 _PROC_DEFAULTS = {name: f.default for name, f in Proc.model_fields.items() if f.default_factory is None}
+_PROC_FIELDS = set(Proc.model_fields)
+_LINE_FIELDS = set(Line.model_fields)
 _PROC_FACTORIES = [(name, f.default_factory) for name, f in Proc.model_fields.items() if f.default_factory]
 
 
@@ -143,8 +145,9 @@ def _proc(**fields: object) -> Proc:
     """A Proc without validation (the parser's values are already typed). Every field is given: pydantic
     resolves each missing default (and inspects a default_factory's signature) on every model_construct."""
     made = {name: factory() for name, factory in _PROC_FACTORIES}  # type: ignore[call-arg]
-    # fields_set defaults to every key given: a 20-name set per process, half its memory
-    return Proc.model_construct(_fields_set={"pid"}, **{**_PROC_DEFAULTS, **made, **fields})
+    # every field counts as set, in one set shared by all: pydantic's own is a set per process that grows
+    # with each assignment (half a process's memory); adding a name already there changes nothing
+    return Proc.model_construct(_fields_set=_PROC_FIELDS, **{**_PROC_DEFAULTS, **made, **fields})
 
 
 class _Parser:
@@ -329,7 +332,8 @@ class _Parser:
         self.kept[pid] = self.kept.get(pid, 0) + 1
         if len(text) > LINE_CHARS:
             text, cut = text[:LINE_CHARS], cut + len(text) - LINE_CHARS
-        self.tree.lines.append(Line.model_construct(pid=pid, t=t, stream=stream, text=text, cut=cut))
+        line = Line.model_construct(_fields_set=_LINE_FIELDS, pid=pid, t=t, stream=stream, text=text, cut=cut)
+        self.tree.lines.append(line)
 
     def printed(self, p: Proc, stream: str, start: float, data: str, unseen: int) -> None:
         """Bytes `p` wrote to the real stdout/stderr, cut into lines; `unseen`: bytes written that strace did
