@@ -34,6 +34,8 @@ def one(path: str, exercise: str) -> dict[str, float]:
     t0 = time.process_time()
     tree = parse(text)
     t1 = time.process_time()
+    procs = len(tree.procs)
+    del tree  # judge() parses again: one tree alive at a time, as in grading
     report = judge(resolve(exercise), outcome, Settings())
     size = len(report.model_dump_json())
     t2 = time.process_time()
@@ -41,7 +43,7 @@ def one(path: str, exercise: str) -> dict[str, float]:
     return {
         "trace_mib": len(text) / (1 << 20),
         "lines": text.count("\n"),
-        "procs": len(tree.procs),
+        "procs": procs,
         "parse_s": t1 - t0,
         "judge_s": t2 - t1,  # judge() parses again: this is parse + checks + report
         "peak_mb": peak / 1024,
