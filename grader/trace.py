@@ -105,10 +105,20 @@ def _ret(text: str) -> int | None:
     return int(m.group()) if m else None
 
 
-def _births(lines: Iterable[str]) -> tuple[dict[int, Birth], list[tuple[float, int, str]]]:
-    """Child id -> its birth, known before the child's first line; and the creation calls that never returned
-    (time, thread, arguments): a child may be born of one while its creator is killed in the call."""
-    out: dict[int, Birth] = {}
+class Births:
+    """What the pre-scan learns: child id -> its birth, known before the child's first line; the creation
+    calls that never returned (time, thread, arguments: a child may be born of one while its creator is killed
+    in the call); and the ids handed out twice (the kernel reused a pid or thread id)."""
+
+    def __init__(self) -> None:
+        self.of: dict[int, Birth] = {}
+        self.unfinished: list[tuple[float, int, str]] = []
+        self.reused: set[int] = set()
+
+
+def _births(lines: Iterable[str]) -> Births:
+    found = Births()
+    out = found.of
     heads: dict[int, tuple[float, str, str]] = {}
     for raw in lines:
         if "fork" not in raw and "clone" not in raw:
@@ -118,9 +128,12 @@ def _births(lines: Iterable[str]) -> tuple[dict[int, Birth], list[tuple[float, i
         elif m := _BIRTH.match(raw):
             tid = int(m.group(1))
             args = (heads.pop(tid, (0.0, "", ""))[2] if m.group(2) else "") + m.group(4)
-            out.setdefault(int(m.group(5)), (tid, m.group(2) or m.group(3), _flags(args)))
-    unfinished = sorted((t, tid, how + "|" + args) for tid, (t, how, args) in heads.items())
-    return out, unfinished
+            child = int(m.group(5))
+            if child in out:
+                found.reused.add(child)
+            out.setdefault(child, (tid, m.group(2) or m.group(3), _flags(args)))
+    found.unfinished = sorted((t, tid, how + "|" + args) for tid, (t, how, args) in heads.items())
+    return found
 
 
 _FLAG_SETS: dict[str, frozenset[str]] = {}
@@ -555,8 +568,9 @@ def parse(log: str | Iterable[str], *, max_lines: int = 2_000_000) -> Tree:
     """Parse an `strace -f -ttt` log. A last line without a newline counts as truncation, as does a log past
     `max_lines` lines. A str log is streamed twice (births, then the rest), never split into a list."""
     text = log if isinstance(log, str) else list(log)
-    births, unfinished = _births(line for line, whole in _stream(text, max_lines) if whole)
-    parser = _Parser(births, unfinished)
+    found = _births(line for line, whole in _stream(text, max_lines) if whole)
+    births = found.of
+    parser = _Parser(births, found.unfinished)
     complete = True
     for raw, whole in _stream(text, max_lines):
         if not whole:
@@ -567,5 +581,9 @@ def parse(log: str | Iterable[str], *, max_lines: int = 2_000_000) -> Tree:
     # strace never follows a CLONE_UNTRACED child: only its parent's clone() call shows it was born; a process
     # the trace shows but never saw created (a hidden fork) is untraced too
     hidden = {pid for pid, (_, _, flags) in births.items() if "CLONE_UNTRACED" in flags}
-    tree.untraced = sorted(hidden | set(parser.unborn))
+    # a reused id joins two processes (or a thread and a process) into one: the tree cannot tell them apart,
+    # and a process could hide behind an ended one of the same id, so the run is not judged either
+    for pid in sorted(found.reused):
+        tree.problems.append(f"id {pid} was given to two processes or threads (the kernel reused it)")
+    tree.untraced = sorted(hidden | set(parser.unborn) | found.reused)
     return tree

@@ -237,3 +237,20 @@ def test_a_deep_chain_seen_youngest_first_is_placed_without_recursion() -> None:
     clones = [f"{pid} 1.{pid:06d} {CLONE.format(pid + 1)}" for pid in range(1, 5001)]
     tree = parse(log('5001 1.0 write(1, "deep\\n", 5) = 5', *clones, "1 2.0 +++ exited with 0 +++"))
     assert tree.procs[5001].parent == 5000 and len(tree.descendants(1)) == 5000 and not tree.untraced
+
+
+def test_a_reused_id_is_not_judged() -> None:
+    """pid_max is 32,768 on many hosts: a thread's id, once it ended, may come back as a new process, which
+    the tree would otherwise take for that thread (its lines for main's)."""
+    thread = "clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD) = 5"
+    tree = parse(
+        log(
+            f"1 1.1 {thread}",
+            "5 1.2 exit(0) = ?",
+            "5 1.3 +++ exited with 0 +++",
+            f"1 1.4 {CLONE.format(5)}",
+            '5 1.5 write(1, "Process (1) start...\\n", 21) = 21',
+            "1 2.0 +++ exited with 0 +++",
+        )
+    )
+    assert tree.untraced == [5] and any("id 5 was given to two" in p for p in tree.problems)
