@@ -32,6 +32,8 @@ _BIRTH_START = re.compile(r"^(\d+)\s+(\S+)\s(fork|vfork|clone|clone3)\((.*) <unf
 _PID_CHANGED = re.compile(r"^(.*) <pid changed to (\d+) \.\.\.>$", re.S)
 _STRING = re.compile(r'"((?:[^"\\]+|\\.)*)"(\.\.\.)?', re.S)
 _IOV_LEN = re.compile(r"iov_len=(\d+)")
+_SI_PID = re.compile(r"\bsi_pid=(\d+)")
+_SI_CODE = re.compile(r"\bsi_code=(\w+)")
 _SENT_BY_CALL = {"SI_USER", "SI_TKILL", "SI_QUEUE"}
 # What is kept of the program's printed lines: enough for every exercise many times over, bounded for a flood
 # (700,000 lines in a few writev calls must not cost the grader hundreds of MB). The rest is counted.
@@ -39,6 +41,7 @@ LINES_PER_PROCESS = 2_000
 LINES_TOTAL = 10_000
 LINE_CHARS = 1_000
 PIPE_DATA = 4096
+MAX_EVENTS = 10_000  # distinct kill calls, and distinct signals delivered, kept per run
 Birth = tuple[int, str, frozenset[str]]  # creating thread, how (fork, vfork, clone, clone3), clone flags
 
 
@@ -178,6 +181,10 @@ class _Parser:
         self.first_seen: dict[int, float] = {}
         self.unborn: list[int] = []  # processes no traced call was seen creating
         self.end_time: float | None = None
+        self.dying = False  # the kill call being recorded never returned: its caller died in it
+        self.kill_index: dict[tuple[int, int, str, bool, bool], int] = {}
+        self.signal_index: dict[tuple[int, str, int | None, str], int] = {}
+        self.refused_index: dict[tuple[int, int, str, bool, bool], int] = {}
         self.thread_exec: set[int] = set()  # processes a non-main thread just exec'd in
 
     # -- bookkeeping ---------------------------------------------------------------
@@ -285,10 +292,9 @@ class _Parser:
         start, text = self.pending.pop(tid, (t, ""))
         name, _, args = text.partition("(")
         if name in ("kill", "tkill", "tgkill"):  # it died in the call: the signal went out all the same
-            known = len(self.tree.kills)
+            self.dying = True
             _HANDLERS[name](self, self.proc(tid), start, t, args, None)
-            for k in self.tree.kills[known:]:
-                k.finished = False
+            self.dying = False
         elif name in ("write", "writev"):  # it died in the call: some of the bytes may have gone out
             self.maybe_written(self.proc(tid), name, args)
         pid = self.tgid.get(tid, tid)
@@ -321,20 +327,25 @@ class _Parser:
         targets = {p.pid, *p.threads}
         end = p.end if p.end is not None else float("inf")
         sent = [k for k in self.tree.kills if k.signal == sig and (k.ok or not k.finished) and k.t <= end]
-        for ev in reversed(p.signals):
+        for ev in sorted(p.signals, key=lambda ev: ev.t, reverse=True):
             claimed = ev.signal == sig and ev.sender is not None and ev.code in _SENT_BY_CALL
             if claimed and any(k.sender == ev.sender and (k.target in targets or k.target <= 0) for k in sent):
                 return ev.sender
         direct = [k for k in sent if k.target in targets or k.target == -1]
-        return direct[-1].sender if direct else None
+        return max(direct, key=lambda k: k.t).sender if direct else None
 
     def signalled(self, tid: int, t: float, sig: str, info: str) -> None:
-        fields = dict(f.split("=", 1) for f in info.split(", ") if "=" in f)
-        sender = fields.get("si_pid")
-        code = fields.get("si_code", "")
-        ok = sender is not None and sender.isdigit() and sig != "SIGCHLD"
-        ev = SignalEvent(t=t, signal=sig, code=code, sender=int(sender) if ok and sender else None)
-        self.proc(tid).signals.append(ev)
+        pid_m, code_m = _SI_PID.search(info), _SI_CODE.search(info)
+        sender = int(pid_m.group(1)) if pid_m and sig != "SIGCHLD" else None
+        code = code_m.group(1) if code_m else ""
+        p = self.proc(tid)
+        # a signal storm delivers hundreds of thousands: one event per (signal, sender, code), the latest
+        key = (p.pid, sig, sender, code)
+        if (i := self.signal_index.get(key)) is not None:
+            p.signals[i].t = t
+        elif len(self.signal_index) < MAX_EVENTS:
+            self.signal_index[key] = len(p.signals)
+            p.signals.append(SignalEvent(t=t, signal=sig, code=code, sender=sender))
 
     # -- output ------------------------------------------------------------------------
     def add_line(self, pid: int, t: float, stream: str, text: str, cut: int) -> None:
@@ -488,22 +499,39 @@ class _Parser:
         if ret == 0:
             self.fds.get(p.pid, {}).pop(int(args.split(",")[0]), None)
 
+    def sent(self, p: Proc, start: float, target: str, sig: str, ret: int | None) -> None:
+        """Record a signal `p` sent. A storm of kill calls keeps one record per (sender, target, signal,
+        outcome), the latest; past MAX_EVENTS distinct ones the rest go unrecorded (their targets' senders
+        stay unknown: never a sender the trace did not show). A refused call is kept only for SIGKILL, the one
+        grading asks about, in a budget of its own: refused probes cannot crowd out the signals really sent."""
+        if not (sig.startswith("SIG") and _INT.fullmatch(target)):  # signal 0 only probes: nothing is sent
+            return
+        ok, finished = ret == 0, not self.dying
+        if not ok and finished and sig != "SIGKILL":
+            return
+        key = (p.pid, int(target), sig, ok, finished)
+        index = self.kill_index if ok or not finished else self.refused_index
+        if (i := index.get(key)) is not None:
+            self.tree.kills[i].t = start
+        elif len(index) < MAX_EVENTS:
+            index[key] = len(self.tree.kills)
+            kill = Kill(t=start, sender=p.pid, target=int(target), signal=sig, ok=ok, finished=finished)
+            self.tree.kills.append(kill)
+
     def on_kill(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         target, _, sig = args.partition(", ")
-        if sig.startswith("SIG") or sig == "0":
-            self.tree.kills.append(Kill(t=start, sender=p.pid, target=int(target), signal=sig, ok=ret == 0))
+        self.sent(p, start, target, sig, ret)
 
     def on_tgkill(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
-        tgid, _, sig = args.split(", ")
-        self.tree.kills.append(Kill(t=start, sender=p.pid, target=int(tgid), signal=sig, ok=ret == 0))
+        tgid, _, rest = args.partition(", ")
+        self.sent(p, start, tgid, rest.partition(", ")[2], ret)
 
     on_tkill = on_kill  # tkill(tid, sig): the same shape; the target is a thread id
 
     def on_rt_sigqueueinfo(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         """Sent by the caller, whatever si_pid it wrote into the siginfo (where the tracer shows these calls)."""
-        target, sig = (args.split(", ") + [""])[:2]
-        if _INT.fullmatch(target) and sig.startswith("SIG"):
-            self.tree.kills.append(Kill(t=start, sender=p.pid, target=int(target), signal=sig, ok=ret == 0))
+        target, _, rest = args.partition(", ")
+        self.sent(p, start, target, rest.partition(", ")[0], ret)
 
     def on_rt_tgsigqueueinfo(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         tgid, _, rest = args.partition(", ")
@@ -576,7 +604,10 @@ def parse(log: str | Iterable[str], *, max_lines: int = 2_000_000) -> Tree:
         if not whole:
             complete = False
             break
-        parser.line(raw)
+        try:
+            parser.line(raw)
+        except (ValueError, IndexError, KeyError) as err:  # a shape this parser does not know: noted, not fatal
+            parser.tree.problems.append(f"unparsed trace line ({type(err).__name__}): {raw[:120]!r}")
     tree = parser.finish(complete)
     # strace never follows a CLONE_UNTRACED child: only its parent's clone() call shows it was born; a process
     # the trace shows but never saw created (a hidden fork) is untraced too

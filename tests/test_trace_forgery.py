@@ -254,3 +254,10 @@ def test_a_reused_id_is_not_judged() -> None:
         )
     )
     assert tree.untraced == [5] and any("id 5 was given to two" in p for p in tree.problems)
+
+
+def test_a_kill_storm_is_bounded_and_the_real_sender_still_known() -> None:
+    tree = parse(synthetic.kill_storm(limit=4 << 20))
+    child = tree.procs[synthetic.MAIN + 1]
+    assert (child.signal, child.signal_sender) == ("SIGTERM", synthetic.MAIN)
+    assert len(tree.kills) <= 2 * 10_000 + 2 and len(child.signals) == 1

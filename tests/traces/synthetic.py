@@ -131,10 +131,31 @@ def long_line(limit: int = 32 << 20) -> str:
     return log.text()
 
 
+def kill_storm(limit: int = 32 << 20) -> str:
+    """Main signals its child over and over, and probes pids that do not exist, until the trace is full."""
+    log = Log(limit)
+    log.start()
+    child = MAIN + 1
+    log.fork(MAIN, child)
+    info = f"si_signo=SIGUSR1, si_code=SI_USER, si_pid={MAIN}, si_uid=61000"
+    i = 0
+    while not log.full:
+        i += 1
+        log.add(MAIN, f"kill({child}, SIGUSR1) = 0")
+        log.add(child, f"--- SIGUSR1 {{{info}}} ---")
+        log.add(MAIN, f"kill({200 + i % 30000}, SIGKILL) = -1 ESRCH (No such process)")
+    log.add(MAIN, f"kill({child}, SIGTERM) = 0")
+    log.add(child, "+++ killed by SIGTERM +++")
+    log.reap(MAIN, child)
+    log.exit(MAIN)
+    return log.text()
+
+
 SCENARIOS = {
     "chain": lambda: chain(60_000),
     "task_flood": task_flood,
     "many_children": many_children,
     "writev_flood": writev_flood,
     "long_line": long_line,
+    "kill_storm": kill_storm,
 }
