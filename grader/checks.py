@@ -466,15 +466,17 @@ def untraced_output(tree: Tree, outcome: RunOutcome) -> str | None:
     """Why the captured output cannot be judged, or None: it holds more bytes than the trace saw written to
     that stream (counting writes the writer died in as complete). Such bytes came through calls the tracer
     does not show (vmsplice, splice, sendfile, a file descriptor the trace did not see opened on the output),
-    so what the checks would judge is not what was printed; and a line the student made look like the
-    tracer's own (`strace: ...`) is not taken for it."""
+    so what the checks would judge is not what was printed. strace's own complaints reach stderr the same
+    way, and a student can write lines that look like them: call this before reading stderr for the tracer's
+    words, and never quote them (the reason here quotes nothing the program wrote)."""
     for stream in ("stdout", "stderr"):
         got = outcome.stdout_bytes if stream == "stdout" else outcome.stderr_bytes
         seen = tree.written_max.get(stream, 0)
         if got > seen:
             return (
                 f"untraced output: {stream} holds {got} bytes but the trace saw at most {seen} written to it — "
-                "output written around the traced calls (vmsplice, splice, sendfile, ...) cannot be judged"
+                "output written around the traced calls (vmsplice, splice, sendfile, ...), or by the tracer "
+                "itself, cannot be judged"
             )
     return None
 
