@@ -107,6 +107,7 @@ class Tree(BaseModel):
     # may have reached them (adding calls whose result the trace never showed: the writer died in them)
     written: dict[str, int] = Field(default_factory=dict)
     written_max: dict[str, int] = Field(default_factory=dict)
+    procs_dropped: int = 0  # processes left out of a trimmed() copy
     _kids: dict[int, list[Proc]] | None = PrivateAttr(default=None)
     _own_lines: dict[int, list[Line]] | None = PrivateAttr(default=None)
     _indexed: tuple[int, int] = PrivateAttr(default=(-1, -1))
@@ -153,3 +154,31 @@ class Tree(BaseModel):
 
     def lines_of(self, pid: int) -> list[Line]:
         return list(self._index()[1].get(pid, ()))
+
+    def trimmed(self, max_procs: int = 500) -> Tree:
+        """A copy small enough to store or draw: main and its first `max_procs - 1` descendants, breadth first
+        (then any other process), with their lines; `procs_dropped` counts the rest. The tree itself when it
+        is small enough. Judging always uses the whole tree."""
+        if len(self.procs) <= max_procs:
+            return self
+        order: list[int] = []
+        if self.root in self.procs:
+            queue, seen = [self.root], {self.root}
+            kids = self._index()[0]
+            for pid in queue:  # the list grows as it is walked: breadth first, no recursion
+                order.append(pid)
+                if len(order) >= max_procs:
+                    break
+                fresh = [c.pid for c in kids.get(pid, ()) if c.pid not in seen]
+                seen.update(fresh)
+                queue.extend(fresh)
+        keep = set(order) | set(list(self.procs)[: max(0, max_procs - len(order))])
+        copy = self.model_copy(
+            update={
+                "procs": {pid: p for pid, p in self.procs.items() if pid in keep},
+                "lines": [ln for ln in self.lines if ln.pid in keep],
+                "procs_dropped": self.procs_dropped + len(self.procs) - len(keep),
+            }
+        )
+        copy.reindex()
+        return copy

@@ -261,3 +261,14 @@ def test_a_kill_storm_is_bounded_and_the_real_sender_still_known() -> None:
     child = tree.procs[synthetic.MAIN + 1]
     assert (child.signal, child.signal_sender) == ("SIGTERM", synthetic.MAIN)
     assert len(tree.kills) <= 2 * 10_000 + 2 and len(child.signals) == 1
+
+
+def test_a_trimmed_tree_keeps_main_first_and_counts_the_rest() -> None:
+    tree = parse(synthetic.many_children(limit=1 << 20))
+    small = tree.trimmed(100)
+    assert len(small.procs) == 100 and small.procs_dropped == len(tree.procs) - 100
+    assert small.root == tree.root and tree.root in small.procs
+    assert {ln.pid for ln in small.lines} <= set(small.procs)
+    assert len(small.children(synthetic.MAIN)) == 99
+    assert len(tree.trimmed(len(tree.procs)).procs) == len(tree.procs)
+    assert len(small.model_dump_json()) < len(tree.model_dump_json()) // 10
