@@ -453,7 +453,8 @@ class _Parser:
             literals = _literals(args)
             raw = b"".join(b for b, _ in literals)
             shown = raw[:ret]  # a writev's iovecs may hold more than was written
-            unseen = max(0, ret - len(shown)) if any(cut for _, cut in literals) else 0
+            # fewer bytes shown than written: strace cut a string (-s) or left iovecs out of a long array
+            unseen = max(0, ret - len(shown))
             self.printed(p, obj, start, shown.decode("utf-8", "replace"), unseen)
         elif obj.startswith("pipe:") and obj.endswith(":w"):
             pipe = self.tree.pipes[int(obj.split(":")[1])]

@@ -85,7 +85,7 @@ def test_child_seen_before_its_clone_returns() -> None:
             "5 1.230000 <... vfork resumed>) = 6",
             "6 1.240000 <... execve resumed>) = 0",
             '5 1.250000 write(4, "set q=mx\\npython.org\\nexit\\n", 26) = 26',
-            '6 1.300000 write(1, "python.org\\tmail exchanger = 50\\n", 32) = 32',
+            '6 1.300000 write(1, "python.org\\tmail exchanger = 50\\n", 31) = 31',
             "6 1.400000 exit_group(0)   = ?",
             "6 1.410000 +++ exited with 0 +++",
             "5 1.420000 wait4(6, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 6",

@@ -272,3 +272,9 @@ def test_a_trimmed_tree_keeps_main_first_and_counts_the_rest() -> None:
     assert len(small.children(synthetic.MAIN)) == 99
     assert len(tree.trimmed(len(tree.procs)).procs) == len(tree.procs)
     assert len(small.model_dump_json()) < len(tree.model_dump_json()) // 10
+
+
+def test_iovecs_strace_left_out_spoil_their_line() -> None:
+    iov = '[{iov_base="Parent process 1.\\n", iov_len=18}, {iov_base="Wait", iov_len=4}, ...]'
+    tree = parse(log(f"1 1.1 writev(1, {iov}, 3) = 40", "1 2.0 +++ exited with 0 +++"))
+    assert [(ln.text, ln.cut) for ln in tree.lines] == [("Parent process 1.", 0), ("Wait", 18)]
