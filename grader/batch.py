@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from grader import judge_version
-from grader.archives import Unpacker, is_zip
+from grader.archives import Unpacker, is_zip, student_budget
 from grader.catalog import Exercise
 from grader.errors import GraderError, StoreError, SubmissionError
 from grader.grading import broken, grade_or_error
@@ -128,13 +128,15 @@ def discover(root: Path, exercises: Sequence[Exercise], *, notes: list[str] | No
 def _opened(places: list[Path], unpacker: Unpacker) -> list[Path]:
     """The student's places, with each zip they handed in (as a download file or inside their folder) opened."""
     opened = []
+    budget = student_budget()  # all of one student's zips together, within the batch's own budget
     for place in places:
         if is_zip(place):
-            opened.append(unpacker.extract(place, nested=True))
+            opened.append(unpacker.extract(place, nested=True, student=budget))
             continue
         opened.append(place)
         if place.is_dir():
-            opened += [unpacker.extract(z, nested=True) for z in sorted(place.rglob("*.zip")) if is_zip(z)]
+            zips = [z for z in sorted(place.rglob("*.zip")) if is_zip(z)]
+            opened += [unpacker.extract(z, nested=True, student=budget) for z in zips]
     return opened
 
 
