@@ -93,7 +93,7 @@ class Unpacker:
             if nested:  # nothing from a zip that broke off half-way: the student has no file there
                 shutil.rmtree(dest)
                 dest.mkdir()
-                self.skipped.append(f"{self.origin[dest]}: {err}")
+                self.skipped.append(printable(f"{self.origin[dest]}: {err}"))
                 return dest
             why = err if isinstance(err, SubmissionError) else f"not a readable zip ({err})"
             raise SubmissionError(f"{printable(str(archive))}: {why} — unzip it yourself and pass the folder") from None
@@ -105,7 +105,7 @@ class Unpacker:
             if path.is_relative_to(folder):
                 rel = path.relative_to(folder).as_posix()
                 return f"{origin}!{rel}" if rel != "." else origin
-        return printable(str(path))
+        return str(path)
 
 
 def _extract(z: zipfile.ZipFile, dest: Path, *, wanted: tuple[str, ...], budgets: Sequence[Budget]) -> None:
