@@ -6,6 +6,7 @@ Nothing a student's program does raises from here: crashes, hangs, floods and at
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from grader.report import CheckResult, Fault, Report, Status
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
 from grader.settings import Settings
 from grader.trace import parse
-from grader.tree import Tree
+from grader.tree import Proc, Tree
 
 
 def load_submission(path: Path) -> bytes:
@@ -137,83 +138,177 @@ class Imposed:
     fault: Fault | None = None
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the rules of `classify` read: the sandbox's outcome, the parsed trace, the limits."""
+
+    outcome: RunOutcome
+    tree: Tree
+    settings: Settings
+    dns: bool = False
+
+    @property
+    def printed(self) -> int:
+        return self.outcome.stdout_bytes + self.outcome.stderr_bytes
+
+
+def infra(f: Facts) -> Imposed | None:
+    """The sandbox could not run the program (engine, image, container, no result)."""
+    if not f.outcome.infra_error:
+        return None
+    # a container killed from outside for outliving its time limit is the program's doing
+    return Imposed("error", f.outcome.infra_error, None if f.outcome.kill_reason == "timeout" else "grader")
+
+
+def dns_server(f: Facts) -> Imposed | None:
+    """The exercise needs the grader's DNS server and it did not start."""
+    if not (f.dns and f.outcome.dns_error):
+        return None
+    why = f.outcome.dns_error[:200]
+    return Imposed(
+        "error", f"the grader's DNS server (dnsmasq) failed to start: {why} — the run cannot be judged", "grader"
+    )
+
+
+def untraced(f: Facts) -> Imposed | None:
+    """A process of the student's ran outside the tracer."""
+    hidden = f.tree.untraced
+    if not (f.outcome.untraced or hidden or f.outcome.kill_reason == "untraced"):
+        return None
+    pids = sorted(set(f.outcome.untraced) | set(hidden))
+    who = f"processes {', '.join(map(str, pids))}" if pids else "a process"
+    return Imposed(
+        "error", f"untraced: {who} ran outside the tracer — a run that hides from the trace cannot be graded"
+    )
+
+
+def tracer(f: Facts) -> Imposed | None:
+    """The tracer itself complained."""
+    if not (errors := tracer_errors(f.outcome, f.tree)):
+        return None
+    return Imposed("error", f"the tracer failed ({errors[0][:200]}) — the run cannot be judged", "grader")
+
+
+def output(f: Facts) -> Imposed | None:
+    """The program printed past the output limit."""
+    reason, s = f.outcome.kill_reason, f.settings
+    if not (reason == "output-limit" or (reason == "trace-limit" and f.printed > s.output_bytes)):
+        return None
+    return Imposed(
+        "error",
+        f"output limit: the program printed {_mib(f.printed)} and was stopped "
+        f"(output is kept up to {_mib(s.output_bytes)} and stopped at {_mib(s.output_stop_bytes)})",
+    )
+
+
+def pids(f: Facts) -> Imposed | None:
+    """Creating a process or thread failed at the pids limit."""
+    if not (refused := f.tree.failed_forks):
+        return None
+    then = (
+        f"; the time limit of {f.settings.timeout_s:g}s was then reached" if f.outcome.kill_reason == "timeout" else ""
+    )
+    return Imposed(
+        "error",
+        f"too many processes: creating a process or thread failed {refused} times (EAGAIN) "
+        f"at the limit of {f.settings.pids} processes and threads{then}",
+    )
+
+
+def _killed_by_kernel(f: Facts) -> list[Proc]:
+    """Processes that died of a SIGKILL nobody in the trace sent (nor the grader's stop at the limit)."""
+    aimed = {k.target for k in f.tree.kills if k.signal == "SIGKILL"}  # sent, or died sending (a self-kill)
+    if min(aimed, default=0) < -1:  # kill(-pgid): any process may have been in that group
+        return []
+    kill_time = f.outcome.kill_time
+    return [
+        p
+        for p in f.tree.procs.values()
+        if p.signal == "SIGKILL"
+        and p.signal_sender is None
+        and not aimed & {p.pid, 0, -1}
+        and not (kill_time and (p.end or 0) >= kill_time - 0.05)
+    ]
+
+
+def memory(f: Facts) -> Imposed | None:
+    """The memory limit was hit."""
+    oom = _killed_by_kernel(f)
+    # the memory cgroup's count is authoritative where the sandbox could read it; else a SIGKILL nobody sent
+    if not (f.outcome.oom_killed or (oom and f.outcome.oom_kills is None)):
+        return None
+    who = f": process {oom[0].pid} was killed by the kernel (SIGKILL, no sender)" if oom else ""
+    return Imposed("error", f"memory limit of {f.settings.memory_mb} MiB exceeded{who}")
+
+
+def trace_size(f: Facts) -> Imposed | None:
+    """The trace passed its size limit."""
+    if not (f.outcome.kill_reason == "trace-limit" or f.outcome.trace_truncated):
+        return None
+    return Imposed(
+        "error", f"too much activity: the trace passed its limit of {_mib(f.settings.trace_bytes)}; run stopped"
+    )
+
+
+def timeout(f: Facts) -> Imposed | None:
+    """The time limit was reached."""
+    if f.outcome.kill_reason != "timeout":
+        return None
+    flood = f"; it printed {_mib(f.printed)} (output limit)" if f.printed > f.settings.output_bytes else ""
+    alive = _still_running(f.tree, f.outcome)
+    return Imposed("timeout", f"time limit of {f.settings.timeout_s:g}s reached; alive: {alive}{flood}")
+
+
+def broken_trace(f: Facts) -> Imposed | None:
+    """The trace is truncated, empty or has no end: the tracer's file, out of the program's reach."""
+    if f.tree.truncated:
+        return Imposed(
+            "error", "the trace is truncated (the tracer was stopped mid-line) — the run cannot be judged", "grader"
+        )
+    fatal = [p for p in f.tree.problems if p.startswith(("the trace is empty", "the trace has no end"))]
+    if fatal:
+        return Imposed("error", fatal[0] + " — the run cannot be judged", "grader")
+    return None
+
+
+def leftover(f: Facts) -> Imposed | None:
+    """Processes outlived main and were killed: the checks still decide, with this as the reason."""
+    if f.outcome.kill_reason != "leftover":
+        return None
+    tree = f.tree
+    main_end = tree.main.end if tree.main and tree.main.end else 0.0
+    late = [p for p in tree.procs.values() if p.pid != tree.root and (p.end is None or p.end > main_end)]
+    who = ", ".join(str(p.pid) for p in late[:8]) or "some"
+    grace = f.settings.grace_s
+    return Imposed(None, f"processes outlived main: {who} ran on {grace:g}s after main exited; killed by the grader")
+
+
+# The documented order: the first rule that applies decides. Infrastructure first (nothing else can be
+# trusted), then what hides from or breaks the trace, then the limits, then what lets the checks decide.
+RULES: tuple[Callable[[Facts], Imposed | None], ...] = (
+    infra,
+    dns_server,
+    untraced,
+    tracer,
+    output,
+    pids,
+    memory,
+    trace_size,
+    timeout,
+    broken_trace,
+    leftover,
+)
+
+
 def classify(outcome: RunOutcome, tree: Tree, settings: Settings, *, dns: bool = False) -> Imposed:
     """The status a limit, a sandbox failure or a broken trace imposes; Imposed() lets the checks decide.
 
     Fail closed: whatever makes the trace incomplete or untrustworthy is an error, never full marks.
     """
-    if outcome.infra_error:
-        # a container killed from outside for outliving its time limit is the program's doing
-        return Imposed("error", outcome.infra_error, None if outcome.kill_reason == "timeout" else "grader")
-    if dns and outcome.dns_error:
-        return Imposed(
-            "error",
-            f"the grader's DNS server (dnsmasq) failed to start: {outcome.dns_error[:200]} — the run cannot be judged",
-            "grader",
-        )
-    hidden = tree.untraced
-    if outcome.untraced or hidden or outcome.kill_reason == "untraced":
-        pids = sorted(set(outcome.untraced) | set(hidden))
-        who = f"processes {', '.join(map(str, pids))}" if pids else "a process"
-        return Imposed(
-            "error", f"untraced: {who} ran outside the tracer — a run that hides from the trace cannot be graded"
-        )
-    if errors := tracer_errors(outcome, tree):
-        return Imposed("error", f"the tracer failed ({errors[0][:200]}) — the run cannot be judged", "grader")
-    reason = outcome.kill_reason
-    printed = outcome.stdout_bytes + outcome.stderr_bytes
-    if reason == "output-limit" or (reason == "trace-limit" and printed > settings.output_bytes):
-        return Imposed(
-            "error",
-            f"output limit: the program printed {_mib(printed)} and was stopped "
-            f"(output is kept up to {_mib(settings.output_bytes)} and stopped at {_mib(settings.output_stop_bytes)})",
-        )
-    if refused := tree.failed_forks:
-        then = f"; the time limit of {settings.timeout_s:g}s was then reached" if reason == "timeout" else ""
-        return Imposed(
-            "error",
-            f"too many processes: creating a process or thread failed {refused} times (EAGAIN) "
-            f"at the limit of {settings.pids} processes and threads{then}",
-        )
-    aimed = {k.target for k in tree.kills if k.signal == "SIGKILL"}  # sent, or died sending (a self-kill)
-    groups = min(aimed, default=0) < -1  # kill(-pgid): any process may have been in that group
-    oom = [
-        p
-        for p in tree.procs.values()
-        if p.signal == "SIGKILL"
-        and p.signal_sender is None
-        and not aimed & {p.pid, 0, -1}
-        and not groups
-        and not (outcome.kill_time and (p.end or 0) >= outcome.kill_time - 0.05)
-    ]
-    # the memory cgroup's count is authoritative where the sandbox could read it; else a SIGKILL nobody sent
-    if outcome.oom_killed or (oom and outcome.oom_kills is None):
-        who = f": process {oom[0].pid} was killed by the kernel (SIGKILL, no sender)" if oom else ""
-        return Imposed("error", f"memory limit of {settings.memory_mb} MiB exceeded{who}")
-    if reason == "trace-limit" or outcome.trace_truncated:
-        return Imposed(
-            "error", f"too much activity: the trace passed its limit of {_mib(settings.trace_bytes)}; run stopped"
-        )
-    if reason == "timeout":
-        flood = f"; it printed {_mib(printed)} (output limit)" if printed > settings.output_bytes else ""
-        alive = _still_running(tree, outcome)
-        return Imposed("timeout", f"time limit of {settings.timeout_s:g}s reached; alive: {alive}{flood}")
-    # the trace is the tracer's file, out of the program's reach: a broken one is the grader's to explain
-    if tree.truncated:
-        return Imposed(
-            "error", "the trace is truncated (the tracer was stopped mid-line) — the run cannot be judged", "grader"
-        )
-    fatal = [p for p in tree.problems if p.startswith(("the trace is empty", "the trace has no end"))]
-    if fatal:
-        return Imposed("error", fatal[0] + " — the run cannot be judged", "grader")
-    if reason == "leftover":
-        main_end = tree.main.end if tree.main and tree.main.end else 0.0
-        late = [p for p in tree.procs.values() if p.pid != tree.root and (p.end is None or p.end > main_end)]
-        who = ", ".join(str(p.pid) for p in late[:8]) or "some"
-        grace = settings.grace_s
-        return Imposed(
-            None, f"processes outlived main: {who} ran on {grace:g}s after main exited; killed by the grader"
-        )
+    facts = Facts(outcome, tree, settings, dns)
+    for rule in RULES:
+        if (imposed := rule(facts)) is not None:
+            return imposed
     return Imposed()
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 import pytest
 from pydantic import ValidationError
 
 from grader.catalog import Exercise, resolve
 from grader.checks import Run
-from grader.grading import judge
+from grader.grading import RULES, Facts, broken_trace, classify, infra, judge, memory, pids
 from grader.report import CheckResult, Report
 from grader.settings import Settings
+from grader.trace import parse
+from grader.tree import Kill, Tree
 
 from .outcomes import load
 
@@ -172,3 +175,110 @@ def test_a_parser_that_raises_is_the_graders_error(monkeypatch: pytest.MonkeyPat
     report = judge(resolve("ex1"), load("ex1_reference"), SETTINGS)
     assert report.status == "error" and report.fault == "grader"
     assert "RecursionError" in (report.reason or "") and report.output  # the program's output is kept
+
+
+# --- classify's rules, one at a time ---------------------------------------------------------------------------
+
+
+def _facts(tree: Tree | None = None, dns: bool = False, **changes: object) -> Facts:
+    outcome = load("ex1_reference", **changes)
+    return Facts(outcome, tree if tree is not None else parse(outcome.trace), SETTINGS, dns)
+
+
+def _tree(**fields: object) -> Tree:
+    base = parse(load("ex1_reference").trace)
+    return base.model_copy(update=fields)
+
+
+# rule -> (facts it fires on, status, fault, reason pattern)
+RULE_CASES: dict[str, tuple[Callable[[], Facts], str | None, str | None, str]] = {
+    "infra": (lambda: _facts(infra_error="could not create the container: 500"), "error", "grader", "could not create"),
+    "dns_server": (lambda: _facts(dns=True, dns_error="bind failed"), "error", "grader", r"dnsmasq\) failed"),
+    "untraced": (lambda: _facts(_tree(untraced=[77])), "error", None, "untraced: processes 77 ran outside"),
+    "tracer": (
+        lambda: _facts(stderr=b"strace: exec: Permission denied\n"),
+        "error",
+        "grader",
+        r"the tracer failed \(strace: exec",
+    ),
+    "output": (
+        lambda: _facts(kill_reason="output-limit", stdout_bytes=9 << 20),
+        "error",
+        None,
+        r"output limit: the program printed 9\.0 MiB and was stopped \(output is kept up to 1\.0 MiB and stopped at 8",
+    ),
+    "pids": (
+        lambda: _facts(_tree(failed_forks=3)),
+        "error",
+        None,
+        r"too many processes: creating a process or thread failed 3 times \(EAGAIN\) at the limit of 64",
+    ),
+    "memory": (lambda: _facts(oom_killed=True), "error", None, r"^memory limit of 256 MiB exceeded$"),
+    "trace_size": (
+        lambda: _facts(kill_reason="trace-limit"),
+        "error",
+        None,
+        r"too much activity: the trace passed its limit of 32\.0 MiB",
+    ),
+    "timeout": (lambda: _facts(kill_reason="timeout"), "timeout", None, r"time limit of 8s reached; alive: "),
+    "broken_trace": (
+        lambda: _facts(_tree(truncated=True)),
+        "error",
+        "grader",
+        r"the trace is truncated \(the tracer was stopped mid-line\)",
+    ),
+    "leftover": (
+        lambda: _facts(kill_reason="leftover"),
+        None,
+        None,
+        r"processes outlived main: .* killed by the grader",
+    ),
+}
+
+
+def test_the_rules_keep_the_documented_order() -> None:
+    # infra, untraced, tracer, output, pids, memory, trace size, timeout (the DNS server is the infrastructure's)
+    assert [r.__name__ for r in RULES] == list(RULE_CASES)
+
+
+@pytest.mark.parametrize("name", list(RULE_CASES))
+def test_each_rule_fires_on_its_case_and_only_there(name: str) -> None:
+    rule = next(r for r in RULES if r.__name__ == name)
+    make, status, fault, reason = RULE_CASES[name]
+    imposed = rule(make())
+    assert imposed is not None and (imposed.status, imposed.fault) == (status, fault)
+    assert imposed.reason is not None and re.search(reason, imposed.reason), imposed.reason
+    assert rule(_facts()) is None  # a clean run: no rule applies
+    assert classify(make().outcome, make().tree, SETTINGS, dns=make().dns) == imposed  # nothing before it fires
+
+
+def test_memory_from_a_sigkill_nobody_sent_when_the_cgroup_is_unreadable() -> None:
+    tree = _tree()
+    victim = next(p for p in tree.procs.values() if p.pid != tree.root)
+    tree.procs[victim.pid] = victim.model_copy(update={"signal": "SIGKILL", "signal_sender": None})
+    found = memory(_facts(tree, oom_kills=None))
+    assert found is not None and found.reason == (
+        f"memory limit of 256 MiB exceeded: process {victim.pid} was killed by the kernel (SIGKILL, no sender)"
+    )
+    assert memory(_facts(tree, oom_kills=0)) is None  # the cgroup counted none: someone else's SIGKILL
+    sent = tree.model_copy(
+        update={"kills": [Kill(t=1.0, sender=tree.root or 0, target=victim.pid, signal="SIGKILL", ok=True)]}
+    )
+    assert memory(_facts(sent, oom_kills=None)) is None  # main sent it
+
+
+def test_the_empty_trace_and_the_trace_without_an_end() -> None:
+    empty = broken_trace(_facts(_tree(problems=["the trace is empty: the program was never started under the tracer"])))
+    assert empty is not None and empty.fault == "grader" and empty.reason is not None
+    assert empty.reason.endswith("— the run cannot be judged")
+    assert broken_trace(_facts(_tree(problems=["unparsed call in 12: 'x'"]))) is None  # a harmless problem
+
+
+def test_a_timeout_at_the_process_limit_says_both() -> None:
+    found = pids(_facts(_tree(failed_forks=1), kill_reason="timeout"))
+    assert found is not None and found.reason is not None and "the time limit of 8s was then reached" in found.reason
+
+
+def test_infra_killed_for_its_time_is_the_programs() -> None:
+    found = infra(_facts(infra_error="the container did not end by itself and was killed", kill_reason="timeout"))
+    assert found is not None and found.fault is None
