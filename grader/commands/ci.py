@@ -45,6 +45,19 @@ def _write(path: Path, text: str, option: str) -> bool:
     return True
 
 
+def _say_faults(reports: list[Report]) -> None:
+    """One line on stderr when the grader failed on any exercise: the run's exit 2 says it to the machine."""
+    from grader.ci import grader_faults
+
+    if faults := grader_faults(reports):
+        names = ", ".join(r.exercise for r in faults)
+        line = (
+            f"grade: infrastructure error: the grader could not judge {names} ({faults[0].reason}) — "
+            "not the submission's fault; publish no grade from this run (exit 2)"
+        )
+        print(_clean(line), file=sys.stderr)
+
+
 def run_ci(
     *,
     exercises: list[str],
@@ -60,7 +73,7 @@ def run_ci(
 ) -> int:
     """Grade, write every requested format, and return the exit code (0 reached min-score, 1 not)."""
     from grader.catalog import course_root
-    from grader.ci import exit_code, grade_course, grader_faults, selected, total
+    from grader.ci import exit_code, grade_course, selected, total
     from grader.cli import make_sandbox, settings_from
     from grader.reports import classroom as classroom_fmt
     from grader.reports import github as github_fmt
@@ -83,15 +96,7 @@ def run_ci(
         print(_summary_line(r), file=sys.stderr)
     score, maximum = total(reports)
     print(f"total {score:g}/{maximum:g}", file=sys.stderr)
-    if faults := grader_faults(reports):
-        names = ", ".join(r.exercise for r in faults)
-        print(
-            _clean(
-                f"grade: infrastructure error: the grader could not judge {names} ({faults[0].reason}) — "
-                "not the submission's fault; publish no grade from this run (exit 2)"
-            ),
-            file=sys.stderr,
-        )
+    _say_faults(reports)
     written = True
     if junit is not None:
         written &= _write(junit, junit_fmt.render(reports), "--junit")
