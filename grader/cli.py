@@ -17,6 +17,7 @@ from rich.text import Text
 from grader import __version__
 from grader.catalog import course_root, registry, resolve, statement
 from grader.errors import GraderError, SubmissionError
+from grader.neutralise import control
 from grader.settings import Settings
 from grader.settings import load as load_settings
 
@@ -181,34 +182,66 @@ for _name in ("doctor", "batch", "ci"):
         importlib.import_module(f"grader.commands.{_name}").register(app)
 
 
-def main() -> None:
-    """Entry point: the one place errors become messages and exit codes."""
+def _crash_log(trace: str) -> Path | None:
+    """Write the traceback to a fresh file in the user's cache folder (the temp folder when that is not
+    writable); None when neither is."""
+    import os
+    import tempfile
+    import time
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grade"
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in (cache, Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(trace, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    return None
+
+
+def _usage_error(e: Exception) -> bool:
+    """typer raises click's exceptions (its vendored copy in typer >= 0.20, click's own before): found through
+    typer's BadParameter, so this never imports click, which may not be installed."""
+    click_exception = next((c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"), None)
+    return click_exception is not None and isinstance(e, click_exception)
+
+
+def _crash(e: BaseException) -> int:
+    """A bug in the grader: one line naming a log that holds the traceback; exit 3, never 1 ("below full marks")."""
+    trace = traceback.format_exc()
+    log = _crash_log(trace)
+    where = f"please report it with {log}" if log else "no crash log could be written; the traceback follows"
+    err.print(
+        Text.assemble(("unexpected error:", "bold red"), control(f" {type(e).__name__}: {e} — {where}")),
+        soft_wrap=True,
+    )
+    if log is None:
+        sys.stderr.write(trace)
+    return 3
+
+
+def _run() -> int:
+    """Run the app and turn every way it can end into an exit code (see README: Exit codes)."""
     try:
         rc = app(standalone_mode=False)
-        sys.exit(rc if isinstance(rc, int) else 0)
+        return rc if isinstance(rc, int) else 0
     except GraderError as e:
-        err.print(Text.assemble(("error:", "bold red"), f" {e}"), soft_wrap=True)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
+        err.print(Text.assemble(("error:", "bold red"), control(f" {e}")), soft_wrap=True)
+        return e.exit_code
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")
-        sys.exit(130)
+        return 130
     except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
+        return e.exit_code
     except Exception as e:  # noqa: BLE001 — the last resort: a bug in the grader, not the user's fault
-        import click
-
-        # typer >= 0.20 raises its vendored copy of click's exceptions, not click's own
-        if isinstance(e, click.exceptions.ClickException) or type(e).__module__.startswith("typer._click"):
+        if _usage_error(e):
             e.show()  # type: ignore[attr-defined]
-            sys.exit(2)
-        log = Path.home() / ".cache" / "grade" / "crash.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(traceback.format_exc())
-        err.print(
-            Text.assemble(("unexpected error:", "bold red"), f" {type(e).__name__}: {e} — please report it with {log}"),
-            soft_wrap=True,
-        )
-        sys.exit(3)
+            return 2
+        return _crash(e)
+
+
+def main() -> None:
+    """Entry point: the one place errors become messages and exit codes."""
+    sys.exit(_run())

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from grader.batch import Cell, Summary, default_jobs, discover, run_batch
 from grader.catalog import registry, resolve
 from grader.errors import GraderError
+from grader.neutralise import markup
 from grader.store import Row, Store, open_existing
 
 err = Console(stderr=True, highlight=False)
@@ -59,7 +60,9 @@ class BarObserver:
         self.progress.update(self.task, counts=self._counts(), rate=rate)
 
     def retrying(self, cell: Cell, attempt: int, cause: str) -> None:
-        self.progress.console.print(f"[magenta]retry {attempt}[/] {cell.student} {cell.exercise.id}: {cause[:160]}")
+        self.progress.console.print(
+            f"[magenta]retry {attempt}[/] {markup(f'{cell.student} {cell.exercise.id}: {cause[:160]}')}"
+        )
 
 
 def _sandbox(settings: Any, jobs: int) -> Any:
@@ -101,7 +104,7 @@ def print_summary(summary: Summary, console: Console) -> None:
         f"{c['error']} error, {c['missing']} missing ({summary.skipped} resumed) in {summary.elapsed_s:.1f}s"
     )
     for row in summary.infra:
-        console.print(f"[magenta]infrastructure error[/] {row.student} {row.exercise}: {row.reason}")
+        console.print(f"[magenta]infrastructure error[/] {markup(f'{row.student} {row.exercise}: {row.reason}')}")
 
 
 def register(app: typer.Typer) -> None:
@@ -127,9 +130,9 @@ def register(app: typer.Typer) -> None:
         store = Store(db)  # a damaged database stops us before anything runs
         notes: list[str] = []
         cells = discover(submissions, exercises, notes=notes)
-        err.print(describe_found(cells), highlight=False)
+        err.print(markup(describe_found(cells)), highlight=False)
         for note in notes:
-            err.print(f"[yellow]skipped[/] an unreadable zip: {note}", highlight=False)
+            err.print(f"[yellow]skipped[/] an unreadable zip: {markup(note)}", highlight=False)
         settings = settings_from(timeout_s=timeout)
         n = jobs or default_jobs()
         sandbox = _sandbox(settings, n)
@@ -158,7 +161,7 @@ def register(app: typer.Typer) -> None:
         if summary.interrupted:
             err.print(
                 f"interrupted: removed {summary.removed} running container(s); finished results are kept in "
-                f"{db} — run the same command again to resume"
+                f"{markup(str(db))} — run the same command again to resume"
             )
             raise typer.Exit(130)
         raise typer.Exit(1 if summary.infra else 0)
@@ -179,7 +182,7 @@ def register(app: typer.Typer) -> None:
             print(text, end="")
         else:
             _write(out_file, text)
-            err.print(f"wrote {out_file}")
+            err.print(f"wrote {markup(str(out_file))}")
 
     @app.command()
     def feedback(
@@ -192,7 +195,7 @@ def register(app: typer.Typer) -> None:
         from grader.reports.feedback import write_all
 
         paths = write_all(open_existing(db).rows(), out_dir)
-        err.print(f"wrote {len(paths)} feedback files to {out_dir}")
+        err.print(f"wrote {len(paths)} feedback files to {markup(str(out_dir))}")
 
     @app.command()
     def report(
@@ -209,7 +212,7 @@ def register(app: typer.Typer) -> None:
             from grader.reports.html import page
 
             _write(html, page(book))
-            err.print(f"wrote {html}")
+            err.print(f"wrote {markup(str(html))}")
 
 
 def _write(path: Path, text: str) -> None:
