@@ -17,7 +17,7 @@ from rich.text import Text
 from grader import __version__
 from grader.catalog import course_root, registry, resolve, statement
 from grader.errors import GraderError, SubmissionError
-from grader.neutralise import control
+from grader.neutralise import json_text, terminal
 from grader.settings import Settings
 from grader.settings import load as load_settings
 
@@ -134,7 +134,7 @@ def submit(
         report = grade(ex, source, sandbox=make_sandbox(settings), settings=settings, name=file.name)
     report.submission = str(file)
     if fmt is Format.json:
-        print(report.model_dump_json(indent=2, exclude=None if tree else {"tree"}))
+        print(json_text(report.model_dump_json(indent=2, exclude=None if tree else {"tree"})))
     else:
         # the picture helps most when something is wrong: drawn then unless --no-tree
         render(report, console=out, tree=not report.full_marks if tree is None else tree, title=str(file))
@@ -214,7 +214,7 @@ def _crash(e: BaseException) -> int:
     log = _crash_log(trace)
     where = f"please report it with {log}" if log else "no crash log could be written; the traceback follows"
     err.print(
-        Text.assemble(("unexpected error:", "bold red"), control(f" {type(e).__name__}: {e} — {where}")),
+        Text.assemble(("unexpected error:", "bold red"), terminal(f" {type(e).__name__}: {e} — {where}")),
         soft_wrap=True,
     )
     if log is None:
@@ -228,7 +228,7 @@ def _run() -> int:
         rc = app(standalone_mode=False)
         return rc if isinstance(rc, int) else 0
     except GraderError as e:
-        err.print(Text.assemble(("error:", "bold red"), control(f" {e}")), soft_wrap=True)
+        err.print(Text.assemble(("error:", "bold red"), terminal(f" {e}")), soft_wrap=True)
         return e.exit_code
     except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")

@@ -37,11 +37,18 @@ def one_line(text: str) -> str:
     return control(re.sub(r"[\r\n\t]+", " ", text))
 
 
+def terminal(text: str) -> str:
+    """For a console that may wrap lines and may be a CI log (`grade submit` in a workflow): `control`, and
+    every `::` and `##[` broken up, since wrapping can put any word at a line's start (see `workflow`)."""
+    return _WORKFLOW_ANYWHERE.sub(lambda m: "# #[" if m.group().startswith("#") else ": :", control(text))
+
+
 def markup(text: str) -> str:
-    """For a rich console string that holds markup of ours: the student's part can open or close no tag."""
+    """For a rich console string that holds markup of ours: the student's part can open or close no tag
+    (and is `terminal`-safe)."""
     from rich.markup import escape  # imported here: only commands that print with rich pay for it
 
-    return escape(control(text))
+    return escape(terminal(text))
 
 
 # --- spreadsheets ---------------------------------------------------------------------------------------
@@ -92,9 +99,19 @@ def html(text: str) -> str:
     return _html.escape(control(text), quote=True)
 
 
+def json_text(document: str) -> str:
+    """For JSON that may be printed to a terminal or a CI log: the control characters JSON leaves raw (DEL,
+    C1, bidi, line separators) and the `#` of a legacy `##[` workflow command written as `\\uXXXX` escapes,
+    which decode to the same data."""
+    # JSON's own syntax is ASCII without `#`, so these can only be inside strings, where `\\u` is valid
+    document = document.replace("##[", "#\\u0023[")
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
 # --- CI logs --------------------------------------------------------------------------------------------
 
 _WORKFLOW = re.compile(r"##\[|^(\s*):(?=:)", re.MULTILINE)
+_WORKFLOW_ANYWHERE = re.compile(r"##\[|::")
 
 
 def workflow(text: str) -> str:

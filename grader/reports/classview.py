@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.neutralise import control
+from grader.neutralise import terminal
 from grader.reports.gradebook import Book
 from grader.reports.text import STATUS_STYLE
 
@@ -19,7 +19,7 @@ STYLE = {**STATUS_STYLE, "missing": "dim"}
 
 def cell(text: str, style: str = "") -> Text:
     """A table cell that is shown as written: no markup, no escape sequences."""
-    return Text(control(text), style=style)
+    return Text(terminal(text), style=style)
 
 
 def spark(counts: list[int]) -> str:

@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.text import Text
 from rich.tree import Tree as RichTree
 
-from grader.neutralise import control
+from grader.neutralise import terminal
 from grader.report import Report
 from grader.tree import Proc, Tree
 
@@ -28,9 +28,9 @@ def check_lines(report: Report) -> list[Text]:
             Text.assemble(
                 mark,
                 f" {_fmt(c.score):>3}/{_fmt(c.max_score):<3} ",
-                (control(c.title), "bold"),
+                (terminal(c.title), "bold"),
                 ": ",
-                control(c.message),
+                terminal(c.message),
             )
         )
     return lines
@@ -48,9 +48,9 @@ def _label(p: Proc, t0: float, tree: Tree) -> Text:
     style = "green" if p.exit_code == 0 else "red" if p.ended else "yellow"
     text = Text.assemble(
         (f"{p.pid}", "bold"),
-        control(f" {argv[:60]}{how}  [{start} → {end}] "),
-        (control(ended), style),
-        control(f"{reaped}{threads}"),
+        terminal(f" {argv[:60]}{how}  [{start} → {end}] "),
+        (terminal(ended), style),
+        terminal(f"{reaped}{threads}"),
     )
     n = len(tree.lines_of(p.pid))
     if n:
@@ -76,12 +76,12 @@ def process_tree(tree: Tree) -> RichTree | Text:
 def render(report: Report, *, console: Console, tree: bool = False, title: str | None = None) -> None:
     head = Text.assemble((report.exercise, "bold"), "  ", (report.status.upper(), STATUS_STYLE[report.status]))
     if title:
-        head.append(control(f"  {title}"), style="dim")
+        head.append(terminal(f"  {title}"), style="dim")
     console.print(head)
     for line in check_lines(report):
         console.print(line)
     if report.reason:
-        console.print(Text(control(f"  {report.reason}"), style=STATUS_STYLE[report.status]))
+        console.print(Text(terminal(f"  {report.reason}"), style=STATUS_STYLE[report.status]))
     if report.output_truncated:
         console.print(Text("  note: the program's output was cut at the output limit", style="dim"))
     if tree and report.tree is not None:
