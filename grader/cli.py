@@ -1,31 +1,81 @@
-"""The `grade` command: parses options, calls the core, turns results and errors into exit codes."""
+"""The `grade` command: parses options, calls the core, turns results and errors into exit codes.
+
+Only typer is imported up front: each command imports what it needs when it runs (rich, pydantic, the
+exercises, the docker SDK), and the command groups in grader/commands/ load when one of their commands is
+called, so `grade --version` answers at once."""
 
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
-import importlib.util
 import sys
-import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
+from typer.core import TyperGroup
 
 from grader import __version__
-from grader.catalog import course_root, registry, resolve, statement
+from grader.error_handler import run
 from grader.errors import GraderError, SubmissionError
-from grader.neutralise import json_text, terminal
-from grader.settings import Settings
-from grader.settings import load as load_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Grade process exercises by what the program did.")
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from grader.settings import Settings
+
+# The command groups of grader/commands/ (each module defines register(app)), by command name.
+LAZY_COMMANDS = {
+    "doctor": "grader.commands.doctor",
+    "batch": "grader.commands.batch",
+    "export": "grader.commands.batch",
+    "feedback": "grader.commands.batch",
+    "report": "grader.commands.batch",
+    "ci": "grader.commands.ci",
+    "init-ci": "grader.commands.ci",
+}
+
+
+class LazyGroup(TyperGroup):
+    """Click's lazily loaded subcommands: a command of LAZY_COMMANDS is built from its module on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            self.commands.update(_commands_of(LAZY_COMMANDS[cmd_name]))
+        return super().get_command(ctx, cmd_name)
+
+
+@functools.cache
+def _commands_of(module: str) -> dict[str, Any]:
+    group = typer.Typer()
+    importlib.import_module(module).register(group)
+    return dict(typer.main.get_group(group).commands)
+
+
+@functools.cache
+def console(*, stderr: bool = False) -> Console:
+    """The rich console for stdout or stderr, made on first use (rich costs a tenth of a second to import)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False) if stderr else Console(highlight=False, soft_wrap=False)
+
+
+def __getattr__(name: str) -> Any:
+    # `out` and `err`, as other modules import them, without making a console at import time
+    if name in ("out", "err"):
+        return console(stderr=name == "err")
+    raise AttributeError(name)
+
+
+app = typer.Typer(
+    cls=LazyGroup, no_args_is_help=True, add_completion=False, help="Grade process exercises by what the program did."
+)
 image_app = typer.Typer(no_args_is_help=True, help="The runtime image submissions run in.")
 app.add_typer(image_app, name="image")
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
 
 
 class Format(enum.StrEnum):
@@ -52,26 +102,33 @@ def _main(
 
 
 def settings_from(**overrides: Any) -> Settings:
-    return load_settings(**overrides)
+    from grader.settings import load
+
+    return load(**overrides)
 
 
 def make_sandbox(settings: Settings) -> Any:
     from grader.sandbox import select
 
-    with err.status("preparing the sandbox…") as status:
+    with console(stderr=True).status("preparing the sandbox…") as status:
         return select(settings.sandbox, settings, progress=lambda msg: status.update(msg))
 
 
 @app.command("list")
 def list_() -> None:
     """List the exercises."""
+    from grader.catalog import registry
+
     for ex in registry().values():
-        out.print(f"ex{ex.number}  {ex.name:<12} {ex.title}  ({ex.max_score:g} points)")
+        print(f"ex{ex.number}  {ex.name:<12} {ex.title}  ({ex.max_score:g} points)")
 
 
 @app.command()
 def show(exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")]) -> None:
     """Print an exercise's statement."""
+    from grader.catalog import resolve, statement
+
+    out = console()
     ex = resolve(exercise)
     text = statement(ex)
     if text is None:
@@ -106,7 +163,9 @@ def submit(
     grace: Annotated[float | None, typer.Option(help="seconds processes may outlive main")] = None,
 ) -> None:
     """Grade one exercise: exit 0 at full marks, 1 otherwise."""
+    from grader.catalog import course_root, resolve
     from grader.grading import grade, load_submission, precheck, rejected
+    from grader.neutralise import json_text
     from grader.reports.text import render
 
     ex = resolve(exercise)
@@ -137,7 +196,7 @@ def submit(
         print(json_text(report.model_dump_json(indent=2, exclude=None if tree else {"tree"})))
     else:
         # the picture helps most when something is wrong: drawn then unless --no-tree
-        render(report, console=out, tree=not report.full_marks if tree is None else tree, title=str(file))
+        render(report, console=console(), tree=not report.full_marks if tree is None else tree, title=str(file))
     raise typer.Exit(0 if report.status == "passed" else 1)
 
 
@@ -153,9 +212,9 @@ def image_build(
     from grader.sandbox.docker import connect
 
     client = connect()
-    with err.status("checking the image…") as status:
+    with console(stderr=True).status("checking the image…") as status:
         tag = ensure_image(client, bootstrap=bootstrap or None, force=force, progress=lambda msg: status.update(msg))
-    out.print(tag)
+    print(tag)
 
 
 @image_app.command("name")
@@ -163,7 +222,7 @@ def image_name() -> None:
     """Print the runtime image's tag."""
     from grader.image.build import image_tag
 
-    out.print(load_settings().image or image_tag())
+    print(settings_from().image or image_tag())
 
 
 @app.command()
@@ -172,76 +231,10 @@ def clean() -> None:
     from grader.cleanup import remove_stale_folders
     from grader.sandbox.docker import connect, remove_strays
 
-    out.print(f"removed {remove_stale_folders()} stale temporary folder(s)")  # needs no engine: first
-    out.print(f"removed {remove_strays(connect())} stray container(s)")
-
-
-# Command groups that live in their own modules: each defines register(app).
-for _name in ("doctor", "batch", "ci"):
-    if importlib.util.find_spec(f"grader.commands.{_name}") is not None:
-        importlib.import_module(f"grader.commands.{_name}").register(app)
-
-
-def _crash_log(trace: str) -> Path | None:
-    """Write the traceback to a fresh file in the user's cache folder (the temp folder when that is not
-    writable); None when neither is."""
-    import os
-    import tempfile
-    import time
-
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grade"
-    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-    for folder in (cache, Path(tempfile.gettempdir())):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_text(trace, encoding="utf-8")
-            return folder / name
-        except OSError:
-            continue
-    return None
-
-
-def _usage_error(e: Exception) -> bool:
-    """typer raises click's exceptions (its vendored copy in typer >= 0.20, click's own before): found through
-    typer's BadParameter, so this never imports click, which may not be installed."""
-    click_exception = next((c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"), None)
-    return click_exception is not None and isinstance(e, click_exception)
-
-
-def _crash(e: BaseException) -> int:
-    """A bug in the grader: one line naming a log that holds the traceback; exit 3, never 1 ("below full marks")."""
-    trace = traceback.format_exc()
-    log = _crash_log(trace)
-    where = f"please report it with {log}" if log else "no crash log could be written; the traceback follows"
-    err.print(
-        Text.assemble(("unexpected error:", "bold red"), terminal(f" {type(e).__name__}: {e} — {where}")),
-        soft_wrap=True,
-    )
-    if log is None:
-        sys.stderr.write(trace)
-    return 3
-
-
-def _run() -> int:
-    """Run the app and turn every way it can end into an exit code (see README: Exit codes)."""
-    try:
-        rc = app(standalone_mode=False)
-        return rc if isinstance(rc, int) else 0
-    except GraderError as e:
-        err.print(Text.assemble(("error:", "bold red"), terminal(f" {e}")), soft_wrap=True)
-        return e.exit_code
-    except (KeyboardInterrupt, typer.Abort):
-        err.print("interrupted")
-        return 130
-    except typer.Exit as e:
-        return e.exit_code
-    except Exception as e:  # noqa: BLE001 — the last resort: a bug in the grader, not the user's fault
-        if _usage_error(e):
-            e.show()  # type: ignore[attr-defined]
-            return 2
-        return _crash(e)
+    print(f"removed {remove_stale_folders()} stale temporary folder(s)")  # needs no engine: first
+    print(f"removed {remove_strays(connect())} stray container(s)")
 
 
 def main() -> None:
-    """Entry point: the one place errors become messages and exit codes."""
-    sys.exit(_run())
+    """Entry point: the one place errors become messages and exit codes (grader/error_handler.py)."""
+    sys.exit(run(app))
