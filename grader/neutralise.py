@@ -94,9 +94,10 @@ def md_fence(text: str, info: str = "text") -> str:
     return f"{ticks}{info}\n{body}\n{ticks}"
 
 
-def html(text: str) -> str:
-    """For HTML text and attribute values: escaped, quotes included, control characters visible."""
-    return _html.escape(control(text), quote=True)
+def html(text: str, *, quote: bool = True) -> str:
+    """For HTML attribute values (and text): escaped, quotes included, control characters visible. With
+    quote=False, for text content only: `<`, `>` and `&`, so an apostrophe stays readable."""
+    return _html.escape(control(text), quote=quote)
 
 
 def json_text(document: str) -> str:

@@ -131,7 +131,7 @@ def to_moodle(book: Book, roster: Roster | None = None) -> str:
         line = [roster.field(s, "identifier", s) if roster else s]
         for e in book.exercises:
             # Moodle shows feedback as HTML: the student's words in it are escaped, on one line
-            line += [_num(book.score(s, e.id)), html(one_line(feedback_line(book.cells.get((s, e.id)))))]
+            line += [_num(book.score(s, e.id)), html(one_line(feedback_line(book.cells.get((s, e.id)))), quote=False)]
         lines.append(line)
     return _csv(header, lines)
 
