@@ -125,12 +125,14 @@ def workflow(text: str) -> str:
 # --- file names -----------------------------------------------------------------------------------------
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]")
+_WINDOWS_DEVICE = re.compile(r"(?i)CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9]")
 NAME_CAP = 120  # characters of the encoded name before the hash takes over; far below any file system's limit
 
 
 def filename(name: str) -> str:
     """A file name for a student id: unique and reversible (`%XX` for every byte outside [A-Za-z0-9._-],
-    and for a leading dot, so never `.`, `..` or hidden), and short (past NAME_CAP, a prefix plus a hash
+    and for a leading dot, so never `.`, `..` or hidden; the first letter of a Windows device name such as
+    `CON`), and short (past NAME_CAP, a prefix plus a hash
     of the whole name). `unquote(filename(s)) == s` for every name within the cap."""
     out = []
     for i, ch in enumerate(name):
@@ -139,6 +141,8 @@ def filename(name: str) -> str:
         else:
             out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogateescape"))
     encoded = "".join(out) or "%00"
+    if _WINDOWS_DEVICE.fullmatch(encoded.split(".", 1)[0]):
+        encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"  # CON, NUL, COM1…: device names on Windows, not files
     if len(encoded) <= NAME_CAP:
         return encoded
     digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]

@@ -153,12 +153,14 @@ def test_a_fence_cannot_be_closed_from_inside() -> None:
 
 
 def test_file_names_are_unique_and_reversible() -> None:
-    ids = ["O'Brien", "O Brien", "O_Brien", "O%27Brien", ".", "..", ".hidden", "a/b", "中文", "x" * 500, "y" * 500]
+    ids = ["O'Brien", "O Brien", "O_Brien", "O%27Brien", ".", "..", ".hidden", "a/b", "中文", "CON", "nul.x"]
+    ids += ["x" * 500, "y" * 500]
     names = [neutralise.filename(s) for s in ids]
     assert len(set(names)) == len(ids)
     for s, n in zip(ids, names, strict=True):
         assert re.fullmatch(r"[A-Za-z0-9._%~-]+", n) and n not in (".", "..") and not n.startswith(".")
         assert len(n) <= neutralise.NAME_CAP
+        assert n.split(".")[0].upper() not in ("CON", "NUL")
         if "~" not in n:
             assert unquote(n) == s
     # one file each on a case-insensitive file system too
