@@ -86,8 +86,9 @@ def md_inline(text: str) -> str:
 
 
 def md_fence(text: str, info: str = "text") -> str:
-    """For a block of student output in markdown: a code fence longer than any run of back-ticks (or
-    tildes) inside it, so the text cannot close it; control characters visible."""
+    """For a block of student output in markdown: a back-tick fence longer than any run of back-ticks inside
+    it, so no line of the text can close it (a tilde line cannot close a back-tick fence); control characters
+    visible."""
     body = control(text).rstrip()
     longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
     ticks = "`" * max(3, longest + 1)
@@ -130,10 +131,10 @@ NAME_CAP = 120  # characters of the encoded name before the hash takes over; far
 
 
 def filename(name: str) -> str:
-    """A file name for a student id: unique and reversible (`%XX` for every byte outside [A-Za-z0-9._-],
-    and for a leading dot, so never `.`, `..` or hidden; the first letter of a Windows device name such as
-    `CON`), and short (past NAME_CAP, a prefix plus a hash
-    of the whole name). `unquote(filename(s)) == s` for every name within the cap."""
+    """A file name for a student id: unique and reversible (`%XX` for every byte outside [A-Za-z0-9._-], for
+    a leading dot, so never `.`, `..` or hidden, and for the first letter of a Windows device name such as
+    `CON`), and short (past NAME_CAP, a prefix plus a hash of the whole id). `unquote(filename(s)) == s` for
+    every id within the cap (`errors="surrogateescape"` for an id that is not UTF-8)."""
     out = []
     for i, ch in enumerate(name):
         if _SAFE_NAME.match(ch) or (ch == "." and i > 0):
