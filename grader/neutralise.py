@@ -14,7 +14,11 @@ import re
 # C0 controls but \t and \n, DEL, C1 controls, and the bidi controls that reorder what a reader sees
 # (embeddings, overrides, isolates, marks), and the Unicode line separators some viewers break lines at:
 # any of them can rewrite a terminal line, hide text or start a line the reader did not see coming.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates too: a folder name that is not UTF-8 arrives as `surrogateescape` text, which no terminal,
+# file or CSV can encode (printing it raised UnicodeEncodeError): shown as the byte it stood for, `\xff`.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _visible(m: re.Match[str]) -> str:
@@ -23,6 +27,8 @@ def _visible(m: re.Match[str]) -> str:
         return chr(0x2400 + c)  # the Control Pictures block: ␛ for ESC, ␍ for CR, ␀ for NUL
     if c == 0x7F:
         return "\u2421"  # ␡
+    if 0xDC80 <= c <= 0xDCFF:
+        return f"\\x{c - 0xDC00:02x}"
     return f"<U+{c:04X}>"
 
 

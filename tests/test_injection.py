@@ -90,6 +90,17 @@ def test_control_characters_become_visible() -> None:
     assert out.endswith("\n\tc")  # line breaks and tabs are text, kept
 
 
+def test_text_that_is_not_utf8_can_be_written() -> None:
+    """A folder name from a zip in another encoding arrives as surrogateescape text: shown as its bytes."""
+    name = b"Jos\xe9".decode("utf-8", "surrogateescape")
+    assert neutralise.control(name) == "Jos\\xe9"
+    for out in (neutralise.csv_cell(name), neutralise.md_inline(name), neutralise.html(name)):
+        out.encode("utf-8")  # raised UnicodeEncodeError (print, write_text) before
+    doc = neutralise.json_text(json.dumps({"s": name}, ensure_ascii=False))
+    doc.encode("utf-8")
+    assert json.loads(doc) == {"s": name}
+
+
 def test_markup_cannot_close_or_open_a_tag() -> None:
     from rich.console import Console
 
