@@ -147,7 +147,7 @@ def test_feedback_markdown(store: Store, tmp_path: Path) -> None:
     assert sorted(p.name for p in paths) == sorted(f"{s}.md" for s in STATUSES)
     bob = (tmp_path / "fb" / "bob.md").read_text()
     assert "# Feedback for bob" in bob and "✘" in bob and "observed" in bob
-    assert "````\nhello ``` world\n````" in bob  # the fence outgrows the back-ticks in the output
+    assert "````text\nhello ``` world\n````" in bob  # the fence outgrows the back-ticks in the output
     assert "No file for this exercise" in (tmp_path / "fb" / "erin.md").read_text()
 
 

@@ -14,8 +14,11 @@ from grader.report import Report
 
 
 def _summary_line(r: Report) -> str:
+    from grader.neutralise import one_line, workflow
+
+    # stderr is in the CI log too: the reason quotes the student, so it is one inert line
     line = f"{r.exercise:<16} {r.status:<8} {r.score:g}/{r.max_score:g}"
-    return line + (f"  {r.reason}" if r.reason else "")
+    return workflow(one_line(line + (f"  {r.reason}" if r.reason else "")))
 
 
 def _clean(text: str) -> str:
