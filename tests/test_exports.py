@@ -31,8 +31,8 @@ def _row(student: str, ex_id: str, status: str) -> Row:
         CheckResult(
             id=c.id,
             title=c.title,
-            passed=status == "passed" or i > 0,
-            score=c.points if status == "passed" or i > 0 else 0,
+            passed=status == "passed" or (i > 0 and status != "error"),  # an error counts no check
+            score=c.points if status == "passed" or (i > 0 and status != "error") else 0,
             max_score=c.points,
             message=f"observed {c.id} `x`",
         )
