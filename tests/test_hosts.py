@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+import jsonschema
 import pytest
 import yaml  # type: ignore[import-untyped]
 
@@ -160,6 +161,31 @@ def test_gradescope_grades_the_references_uploaded_loose(client: docker.DockerCl
     assert run.score == FULL, (failed, run.results.get("output", "")[:3000])
     assert run.code == 0, run.logs
     assert run.results["output_format"] == "text"  # Gradescope must not render the program's output as HTML
+    jsonschema.validate(run.results, json.loads((ROOT / "tests" / "schemas" / "gradescope-results.json").read_text()))
+
+
+def test_gradescope_image_grades_without_root(client: docker.DockerClient, autograder: str) -> None:
+    """`grade submit --sandbox none` as an ordinary user in the same image: it still grades, and says on stderr
+    what protection is lost."""
+    container = client.containers.create(
+        autograder,
+        ["grade", "submit", "ex1", "--file", "/tmp/ex1.py", "--sandbox", "none", "--format", "json"],
+        network_mode="none",
+        user="nobody",
+        labels=LABEL,
+    )
+    try:
+        container.put_archive("/tmp", _tar({"ex1.py": (ROOT / "solutions" / "ex1_fork.py").read_bytes()}))
+        container.start()
+        code = container.wait(timeout=300)["StatusCode"]
+        out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+    finally:
+        container.remove(force=True)
+    assert code == 0, out + err
+    report = json.loads(out)
+    assert report["sandbox"] == "none" and report["score"] == report["max_score"], report.get("reason")
+    assert "without root" in err and "no separate uid" in err, err
 
 
 def test_gradescope_zip_with_one_top_folder(client: docker.DockerClient, autograder: str) -> None:
