@@ -207,10 +207,17 @@ def test_gradescope_zip_with_one_top_folder(client: docker.DockerClient, autogra
     assert run.code == 0, run.logs  # below full marks is a grade, not a failure of the autograder
 
 
-def test_gradescope_tracer_failure_fails_the_run(client: docker.DockerClient, autograder: str) -> None:
-    """A tracer that cannot attach is the host's fault: run_autograder exits non-zero and results.json carries
-    a top-level message and no score, instead of publishing zeros."""
-    run = _gradescope(client, autograder, _references({"ex1_fork": "ex1.py"}), command=BROKEN_TRACER)
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(BROKEN_TRACER, id="tracer-cannot-attach"),
+        pytest.param("export GRADE_TIMEOUT_S=abc && exec /autograder/run_autograder", id="broken-host-setting"),
+    ],
+)
+def test_gradescope_grader_failure_fails_the_run(client: docker.DockerClient, autograder: str, fault: str) -> None:
+    """A fault of the host (a tracer that cannot attach, a broken setting) is never the student's 0:
+    run_autograder exits non-zero and results.json carries a top-level message and no score."""
+    run = _gradescope(client, autograder, _references({"ex1_fork": "ex1.py"}), command=fault)
     assert run.code != 0, run.logs
     assert run.results is not None, run.logs
     assert "score" not in run.results and not run.results.get("tests"), run.results
@@ -261,4 +268,4 @@ def test_gitlab_job_commands(client: docker.DockerClient, tmp_path: Path) -> Non
     assert junit is not None, logs
     assert code == 0, logs
     assert b'failures="0"' in junit and b'errors="0"' in junit, junit.decode()[:3000]
-    assert logs.count("passed") >= len(registry()) and f"total {FULL}/{FULL}" in logs, logs
+    assert logs.count("passed") >= len(registry()) and f"total {FULL:g}/{FULL:g}" in logs, logs
