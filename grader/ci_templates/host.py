@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
 
 from grader.catalog import registry
 from grader.layouts import find
+from grader.reports.classroom import inert
 from grader.reports.junit import clean
 
 # A file larger than this is not copied (the grader refuses far smaller sources): the staging stays cheap.
@@ -47,11 +49,13 @@ def stage(src: Path, dest: Path) -> list[str]:
     ex1_fork.py, at any depth: loose files, one top folder of a zip, a course checkout), to
     DEST/exercises/<id>/solution.py. Returns one line per exercise saying what was taken from where."""
     exercises = registry()
-    (dest / "exercises").mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(dest / "exercises", ignore_errors=True)  # only what this upload holds, even in a reused folder
+    (dest / "exercises").mkdir(parents=True)
     lines = []
     for ex_id, (found, _others) in sorted(find([src], exercises.values()).items()):
         data = None if _linked(found.path, src) else _read_regular(found.path)
-        where = clean(repr(found.path.relative_to(src).as_posix()), 200)
+        # printed to a CI log: one line, no control characters, no workflow command (`##[…]`)
+        where = inert(repr(found.path.relative_to(src).as_posix()), 200)
         if data is None:
             lines.append(f"{ex_id}: {where} skipped (a link, not a regular file, or larger than {COPY_CAP} bytes)")
             continue
