@@ -3,6 +3,8 @@ bundle — each installing the grader from what it knows: the course's own wheel
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import re
 import shlex
 import subprocess
@@ -68,7 +70,11 @@ def grader_wheel(dest: Path, spec: str | None) -> Path:
     if source is None:
         raise GraderError(NO_SPEC)
     dest.mkdir(parents=True, exist_ok=True)
-    _pip("wheel", "--no-deps", "-w", str(dest), source)
+    # pip builds a checkout in place (build/, *.egg-info): two builds of one checkout at once break each other
+    lock = Path(tempfile.gettempdir()) / f"grade-wheel-{hashlib.sha256(source.encode()).hexdigest()[:12]}.lock"
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        _pip("wheel", "--no-deps", "-w", str(dest), source)
     found = sorted(dest.glob("grade_autograder-*.whl"))
     if not found:
         raise GraderError(f"{source} built no {DISTRIBUTION} wheel — pass this grader's wheel, git URL or folder")
