@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from grader.catalog import resolve
@@ -145,3 +149,38 @@ def test_a_fork_bomb_in_a_container_leaves_the_none_runs_allowance_alone(
         assert report.full_marks, (report.reason, failing(report))
     finally:
         held.join()
+
+
+# the grader's dependencies, mounted read-only beside its code (the image has Python 3.11, as this host must)
+DEPS = Path(pydantic.__file__).resolve().parent.parent
+
+
+def _submit_in_a_job_container(image: str, path: str) -> dict[str, object]:
+    """`grade submit --sandbox none` as root in a container with Docker's default capabilities and seccomp
+    profile — no cap_add, not privileged, no network: what a Gradescope or GitLab job container grants."""
+    name = f"grade-test-job-{uuid.uuid4().hex[:12]}"
+    mounts = ["-v", f"{ROOT}:/grader:ro", "-v", f"{DEPS}:/deps:ro", "-e", "PYTHONPATH=/grader:/deps", "-w", "/grader"]
+    grade = ["-m", "grader", "submit", "ex1", "--file", path, "--sandbox", "none", "--format", "json", "--tree"]
+    cmd = ["docker", "run", "--rm", "--name", name, "--network", "none", *mounts, "--entrypoint", "python3", image]
+    try:
+        res = subprocess.run([*cmd, *grade], capture_output=True, text=True, timeout=120)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    assert res.stdout.startswith("{"), res.stderr[-2000:]
+    report: dict[str, object] = json.loads(res.stdout)
+    return report
+
+
+def test_none_grades_in_a_job_container_with_default_capabilities(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Without CAP_SYS_PTRACE, strace -u could not attach (every student got 0); the tracer now attaches
+    while the child is still root, and the child becomes the student inside the trace."""
+    good = _submit_in_a_job_container(sandbox.image, "solutions/ex1_fork.py")
+    assert (good["status"], good["score"]) == ("passed", good["max_score"]), (good["reason"], good["checks"])
+    tree = good["tree"]
+    assert isinstance(tree, dict)
+    main = tree["procs"][str(tree["root"])]
+    # the trace starts at the student's exec: the launcher's own exec and calls are not the program's
+    assert [e["argv"][-1].endswith("/solution.py") and e["ok"] for e in main["execs"]] == [True], main["execs"]
+    bad = _submit_in_a_job_container(sandbox.image, "tests/submissions/ex1_fork/fail__one_child__two_children.py")
+    assert bad["status"] == "failed" and bad["score"] < bad["max_score"], bad["reason"]
+    assert "one_child" in [c["id"] for c in bad["checks"] if not c["passed"]]  # type: ignore[union-attr, index]

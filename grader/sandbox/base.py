@@ -39,6 +39,7 @@ class RunOutcome(BaseModel):
     stdout_bytes: int = 0
     stderr: bytes = b""
     stderr_bytes: int = 0
+    tracer_stderr: str = ""  # strace's own stderr (and the launcher's): never the student's, who has its own pipe
     trace: str = ""
     trace_bytes: int = 0
     trace_truncated: bool = False
@@ -77,6 +78,7 @@ def entrypoint_config(request: RunRequest, *, script: str, rundir: str, workdir:
         "timeout": s.timeout_s,
         "grace": s.grace_s,
         "output_bytes": s.output_bytes,
+        "output_kill_bytes": s.output_stop_bytes,
         "trace_bytes": s.trace_bytes,
         "rlimits": s.rlimits(),
         "dns": request.dns,
