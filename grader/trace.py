@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from grader.tree import Exec, Kill, Line, Pipe, Proc, SignalEvent, Tree
+from grader.tree import PIPE_HEAD_KEPT, PIPE_WRITES_KEPT, Exec, Kill, Line, Pipe, PipeWrite, Proc, SignalEvent, Tree
 
 _LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s(.*)$")
 _EXITED = re.compile(r"^\+\+\+ exited with (\d+) \+\+\+$")
@@ -199,8 +199,10 @@ class _Parser:
         ret = _ret(ret_text)
         p = self.proc(tid)
         if tid == p.pid:
-            # `wait4(17,  <unfinished ...>) = ?`: the call never returned, the process died in it
-            p.blocked_in = name if ret_text == "?" and args.endswith("<unfinished ...>") else None
+            # `wait4(17,  <unfinished ...>) = ?`: the call never returned, the process died in it;
+            # `= ? ERESTARTNOHAND`: a signal interrupted it (the next traced call clears this if it lived on)
+            died_in = ret_text == "?" and args.endswith("<unfinished ...>")
+            p.blocked_in = name if died_in or ret_text.startswith("? ERESTART") else None
         handler = getattr(self, f"on_{name}", None)
         if name in _CREATORS:
             self.created(tid, start, name, ret, ret_text)
@@ -253,6 +255,8 @@ class _Parser:
                 pipe.written_by.append(p.pid)
             if len(pipe.data) < 4096:
                 pipe.data += data[: 4096 - len(pipe.data)]
+            if len(pipe.writes) < PIPE_WRITES_KEPT:
+                pipe.writes.append(PipeWrite(t=start, pid=p.pid, head=data[:PIPE_HEAD_KEPT]))
 
     on_writev = on_write
 

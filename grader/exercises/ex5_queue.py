@@ -29,6 +29,8 @@ VALUES = ["A", "B", "C"]
 # a value put this close before main terminated the (finished writer's) reader may still be in the pipe
 IN_FLIGHT_S = 0.2
 BUSY = ("running", "stopped")  # what the sandbox reports for a process that was not waiting
+# a process killed inside one of these was asleep: not waiting on the queue, not handling a value
+SLEEPS = ("clock_nanosleep", "nanosleep")
 
 
 def _value(m: Match) -> str:
@@ -113,6 +115,11 @@ def got_in_order(run: Run) -> Verdict:
     if values != VALUES and not in_flight:
         shown = ", ".join(values) or "nothing"
         if values == VALUES[: len(values)] and r.signal == "SIGTERM":
+            if asleep := _asleep_with_values_ready(r, VALUES[len(values) :], puts):
+                return fail(
+                    f"the reader {r.pid} got only {shown} before process {r.signal_sender} terminated it; expected "
+                    f"A, B, C — {asleep}: take the values with q.get() as they come, without sleeping in between"
+                )
             writer_done = w is not None and w.end is not None and r.end is not None and w.end <= r.end
             hint = (
                 f"the writer {w.pid} had already finished, so the rest waited in the queue: keep taking values "
@@ -150,6 +157,8 @@ def _in_flight(w: Proc | None, r: Proc, values: list[str], puts: dict[str, float
     missing = VALUES[len(values) :]
     if not values or not missing or values != VALUES[: len(values)] or r.signal != "SIGTERM" or r.end is None:
         return ""
+    if _asleep_with_values_ready(r, missing, puts):  # a dawdling reader, not the race: it was not waiting for them
+        return ""
     if w is None or w.end is None or w.end > r.end:
         return ""
     if not all(v in puts and r.end - puts[v] < IN_FLIGHT_S for v in missing):
@@ -159,6 +168,21 @@ def _in_flight(w: Proc | None, r: Proc, values: list[str], puts: dict[str, float
         f"{', '.join(missing)} {'was' if len(missing) == 1 else 'were'} still in the queue: put "
         f"{r.end - last:.3f}s before the reader was terminated, "
         f"after the writer {w.pid} had ended"
+    )
+
+
+def _asleep_with_values_ready(r: Proc, missing: list[str], puts: dict[str, float]) -> str:
+    """Why the missing values are the reader's own fault when it was terminated asleep (time.sleep) with
+    some of them already put: the course program's reader is, at that moment, waiting in q.get() or printing
+    the previous value, never asleep. Decided by the call the signal interrupted, not by a time window."""
+    if r.blocked_in not in SLEEPS or r.end is None:
+        return ""
+    ready = [v for v in missing if v in puts and puts[v] <= r.end]
+    return (
+        f"it was asleep (in {r.blocked_in}) when the signal came, while {', '.join(ready)} had been put and "
+        "waited for it"
+        if ready
+        else ""
     )
 
 
