@@ -19,6 +19,8 @@ _CALL = re.compile(r"^(\w+)\((.*)\)\s+= (.*)$", re.S)
 _INT = re.compile(r"-?\d+")
 _WAIT_STATUS = re.compile(r"WEXITSTATUS\(s\) == (\d+)|WTERMSIG\(s\) == (SIG\w+)")
 _CREATORS = {"fork", "vfork", "clone", "clone3"}
+IN_TRANSIT_KEPT = 16
+_SCM_RIGHTS = re.compile(r"cmsg_type=SCM_RIGHTS, cmsg_data=\[(\d+(?:, \d+)*)\]")
 _BIRTH = re.compile(
     r"^(\d+)\s+\S+\s(?:<\.\.\. (fork|vfork|clone|clone3) resumed>|(fork|vfork|clone|clone3)\()(.*)\) = (\d+)$"
 )
@@ -91,6 +93,7 @@ class _Parser:
         self.partial: dict[tuple[int, str], tuple[float, str]] = {}
         self.next_pipe = 0
         self.first_seen: dict[int, float] = {}
+        self.in_transit: list[list[str]] = []  # fd objects sent with SCM_RIGHTS, not yet received
 
     # -- bookkeeping ---------------------------------------------------------------
     def proc(self, tid: int) -> Proc:
@@ -265,7 +268,7 @@ class _Parser:
         if ret != 0 or not m:
             return
         self.next_pipe += 1
-        self.tree.pipes[self.next_pipe] = Pipe(id=self.next_pipe, creator=p.pid)
+        self.tree.pipes[self.next_pipe] = Pipe(id=self.next_pipe, creator=p.pid, t=start)
         cloexec = "O_CLOEXEC" in m.group(3)
         fds = self.fds.setdefault(p.pid, {})
         fds[int(m.group(1))] = (f"pipe:{self.next_pipe}:r", cloexec)
@@ -290,6 +293,33 @@ class _Parser:
     def on_fcntl(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         if "F_DUPFD" in args:
             self._dup(p, int(args.split(",")[0]), ret, "CLOEXEC" in args)
+        elif "F_SETFD" in args and ret == 0:  # subprocess/spawn make passed fds inheritable before the exec
+            fds = self.fds.setdefault(p.pid, {})
+            fd = int(args.split(",")[0])
+            if fd in fds:
+                fds[fd] = (fds[fd][0], "FD_CLOEXEC" in args)
+
+    def on_sendmsg(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
+        """File descriptors passed over a socket (SCM_RIGHTS), as multiprocessing's forkserver receives a
+        Process's pipes: the objects sent, in order, for the next recvmsg that receives as many."""
+        m = _SCM_RIGHTS.search(args)
+        if m and ret is not None and ret >= 0:
+            fds = self.fds.get(p.pid, {})
+            self.in_transit.append([fds.get(int(fd), ("unknown", False))[0] for fd in m.group(1).split(", ")])
+            del self.in_transit[:-IN_TRANSIT_KEPT]  # never received: a flood of them is not kept
+
+    def on_recvmsg(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
+        m = _SCM_RIGHTS.search(args)
+        if not m or ret is None or ret < 0:
+            return
+        got = [int(fd) for fd in m.group(1).split(", ")]
+        sent = next((objs for objs in self.in_transit if len(objs) == len(got)), None)
+        if sent is None:
+            return
+        self.in_transit.remove(sent)
+        fds = self.fds.setdefault(p.pid, {})
+        for fd, obj in zip(got, sent, strict=True):
+            fds[fd] = (obj, "MSG_CMSG_CLOEXEC" in args)
 
     def on_close(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         if ret == 0:

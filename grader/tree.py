@@ -86,6 +86,7 @@ class PipeWrite(BaseModel):
 class Pipe(BaseModel):
     id: int
     creator: int
+    t: float | None = None  # when it was created (the pipe() call's start)
     written_by: list[int] = Field(default_factory=list)
     data: str = ""
     # the first PIPE_WRITES_KEPT writes, in order: enough to see tasks or values travel, bounded for a flood

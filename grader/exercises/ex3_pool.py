@@ -17,6 +17,7 @@ from grader.checks import (
     names,
     nothing_left_running,
     ok,
+    pickled_message,
     printed_after_exit,
 )
 from grader.tree import Proc
@@ -158,15 +159,15 @@ def intervals(run: Run) -> list[tuple[float, float, int, int]]:
     program prints (a nested scan took minutes for 20,000 + 20,000 lines)."""
     _, ends = task_runs(run)
     by_worker: dict[tuple[int, int], list[float]] = {}
-    for i, found in ends.items():
+    for task, found in ends.items():
         for e in found:
-            by_worker.setdefault((i, e.line.pid), []).append(e.line.t)
+            by_worker.setdefault((task, e.line.pid), []).append(e.line.t)
     for times in by_worker.values():
         times.sort()
     out = []
     for m in run.find(RUN):
-        i, pid = m.int("i"), m.line.pid
-        task = i if i is not None else -1
+        number, pid = m.int("i"), m.line.pid
+        task = number if number is not None else -1
         times = by_worker.get((task, pid), [])
         k = bisect.bisect_left(times, m.line.t)
         proc = run.proc(pid)
@@ -204,11 +205,10 @@ def at_most_four(run: Run) -> Verdict:
 
 
 def _is_task_message(head: str) -> bool:
-    """A multiprocessing Connection message carrying a pickled object other than None: a 4-byte big-endian
-    length, then the pickle's PROTO opcode (0x80, decoded as U+FFFD). The pool's stop sentinels (None), its
-    wake-ups (empty messages), the resource tracker's text and spawn's raw preparation pickles are not."""
-    payload = head[4:]
-    return len(head) > 6 and head[:2] == "\0\0" and payload.startswith("\ufffd") and payload[2:] not in ("N.", "")
+    """A pickled object other than None sent through a Connection: the pool's stop sentinels (None), its
+    wake-ups (empty messages), the resource tracker's text and spawn's raw preparation pickles are not tasks."""
+    payload = pickled_message(head)
+    return payload is not None and payload[2:] not in ("N.", "")
 
 
 def task_sends(run: Run) -> list[float]:

@@ -23,7 +23,7 @@ import zlib
 MARKER = "@@GRADE-RESULT@@"
 TRACED = (
     "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,ptrace,setsid,setpgid,prctl,"
-    "clock_nanosleep,nanosleep"
+    "clock_nanosleep,nanosleep,sendmsg,recvmsg"
 )
 POLL_S = 0.02
 
