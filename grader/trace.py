@@ -352,7 +352,17 @@ class _Parser:
         if ret == 0 and m and "WNOWAIT" not in args and int(m.group(1)) in self.tree.procs:
             self.tree.procs[int(m.group(1))].reaped_by = p.pid
 
+    def held_read_ends(self) -> None:
+        """Record, for each pipe, the processes whose descriptor table ends holding its read end."""
+        for pid, fds in self.fds.items():
+            for obj, _ in fds.values():
+                if obj.startswith("pipe:") and obj.endswith(":r"):
+                    pipe = self.tree.pipes.get(int(obj.split(":")[1]))
+                    if pipe is not None and pid in self.tree.procs and pid not in pipe.readers:
+                        pipe.readers.append(pid)
+
     def finish(self, complete: bool) -> Tree:
+        self.held_read_ends()
         for (pid, stream), (t0, rest) in self.partial.items():
             self.tree.lines.append(Line(pid=pid, t=t0, stream=stream, text=rest))
         self.tree.lines.sort(key=lambda ln: ln.t)

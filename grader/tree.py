@@ -91,6 +91,8 @@ class Pipe(BaseModel):
     data: str = ""
     # the first PIPE_WRITES_KEPT writes, in order: enough to see tasks or values travel, bounded for a flood
     writes: list[PipeWrite] = Field(default_factory=list)
+    # processes that still held its read end when they (or the trace) ended: who could read what was written
+    readers: list[int] = Field(default_factory=list)
 
 
 PIPE_WRITES_KEPT = 64

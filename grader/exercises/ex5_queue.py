@@ -105,13 +105,16 @@ def printed_pids(run: Run) -> Verdict:
     return ok(f"the writer ({writer(run).pid}) and the reader ({reader(run).pid}) printed their real PIDs")  # type: ignore[union-attr]
 
 
-def sent(run: Run, w: Proc | None) -> dict[str, float]:
-    """Value -> when the writer first sent it through a pipe as a pickled message: what q.put() does (its
-    feeder thread writes into the pipe under the Queue). Printing 'Put A' is not sending A."""
+def sent(run: Run, w: Proc | None, r: Proc | None) -> dict[str, float]:
+    """Value -> when the writer first sent it, as a pickled message, into a pipe whose read end the reader
+    holds: what q.put() does (its feeder thread writes into the pipe under the Queue, which both processes
+    were given). Printing 'Put A' is not sending A."""
     out: dict[str, float] = {}
-    if w is None:
+    if w is None or r is None:
         return out
     for pipe in run.tree.pipes.values():
+        if r.pid not in pipe.readers:
+            continue
         for write in pipe.writes:
             payload = pickled_message(write.head) if write.pid == w.pid else None
             for v in VALUES if payload is not None else ():
@@ -129,7 +132,8 @@ def _not_sent(run: Run, r: Proc, w: Proc | None, got: list[Match], through: dict
         if v not in through:
             return fail(
                 f"the reader {r.pid} printed {m.line.text.strip()!r}, but {writer} never sent {v!r} through a pipe "
-                "(q.put() sends each value through the pipe under the Queue) — pass the values with a "
+                "the reader could read (q.put() sends each value through the pipe under the Queue) — pass the values "
+                "with a "
                 "multiprocessing.Queue: q.put(value) in the writer, q.get(True) in the reader"
             )
         if m.line.t < through[v]:
@@ -149,7 +153,7 @@ def got_in_order(run: Run) -> Verdict:
     got = [m for m in gets(run) if m.line.pid == r.pid]
     values = [_value(m) for m in got]
     puts = {_value(m): m.line.t for m in run.find(PUT) if w is not None and m.line.pid == w.pid}
-    in_flight = _in_flight(w, r, values, puts, sent(run, w))
+    in_flight = _in_flight(w, r, values, puts, sent(run, w, r))
     if values != VALUES and not in_flight:
         shown = ", ".join(values) or "nothing"
         if values == VALUES[: len(values)] and r.signal == "SIGTERM":
@@ -167,7 +171,7 @@ def got_in_order(run: Run) -> Verdict:
                 f"the reader {r.pid} printed {m.line.text.strip()!r} {puts[v] - m.line.t:.3f}s before the writer "
                 f"printed 'Put {v} to queue...' — print only values really taken from the queue with q.get()"
             )
-    if (unsent := _not_sent(run, r, w, got, sent(run, w))) is not None:
+    if (unsent := _not_sent(run, r, w, got, sent(run, w, r))) is not None:
         return unsent
     if in_flight:
         return ok(
