@@ -19,7 +19,8 @@ from grader.tree import Line, Proc, Tree
 
 from ..conftest import GradeFile, failing
 
-PROGRAMS = Path(__file__).parent / "programs"
+# a folder of their own: test_attacks.py expects programs/*.py to be exactly its own ATTACKS
+PROGRAMS = Path(__file__).parent / "programs" / "exercises"
 
 
 def _nslookup_symlink_verdict(report) -> None:  # type: ignore[no-untyped-def]
