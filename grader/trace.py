@@ -354,12 +354,14 @@ class _Parser:
 
     def held_read_ends(self) -> None:
         """Record, for each pipe, the processes whose descriptor table ends holding its read end."""
+        held: dict[int, set[int]] = {}  # sets: a pipe inherited by thousands of forks stays linear
         for pid, fds in self.fds.items():
             for obj, _ in fds.values():
-                if obj.startswith("pipe:") and obj.endswith(":r"):
-                    pipe = self.tree.pipes.get(int(obj.split(":")[1]))
-                    if pipe is not None and pid in self.tree.procs and pid not in pipe.readers:
-                        pipe.readers.append(pid)
+                if obj.startswith("pipe:") and obj.endswith(":r") and pid in self.tree.procs:
+                    held.setdefault(int(obj.split(":")[1]), set()).add(pid)
+        for pipe_id, pids in held.items():
+            if (pipe := self.tree.pipes.get(pipe_id)) is not None:
+                pipe.readers = sorted(pids)
 
     def finish(self, complete: bool) -> Tree:
         self.held_read_ends()
