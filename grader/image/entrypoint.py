@@ -22,7 +22,8 @@ import zlib
 
 MARKER = "@@GRADE-RESULT@@"
 TRACED = (
-    "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,ptrace,setsid,setpgid,prctl"
+    "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,ptrace,setsid,setpgid,prctl,"
+    "clock_nanosleep,nanosleep,sendmsg,recvmsg"
 )
 POLL_S = 0.02
 TRACER_BYTES = 64 << 10  # strace's own stderr kept: its messages are short
