@@ -158,7 +158,11 @@ class DockerSandbox:
             container.reload()
             logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
             outcome = RunOutcome.from_entrypoint(logs)
-            outcome.oom_killed = bool(container.attrs["State"].get("OOMKilled") or outcome.oom_kills)
+            oom = bool(container.attrs["State"].get("OOMKilled"))
+            if oom and outcome.infra_error:
+                # the kernel ended the entrypoint itself for want of memory: the program filled it, not the grader
+                return RunOutcome(oom_killed=True)
+            outcome.oom_killed = bool(oom or outcome.oom_kills)
             return outcome
         except (docker.errors.APIError, requests.exceptions.RequestException) as err:
             return RunOutcome(infra_error=f"the Docker engine failed during the run: {err}")
