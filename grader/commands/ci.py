@@ -46,7 +46,7 @@ def run_ci(
         raise GraderError("not in a course checkout (no exercises/ folder here or above) — run grade ci from its root")
     chosen = selected(exercises)
     settings = settings_from(timeout_s=timeout, sandbox=sandbox)
-    box = make_sandbox(settings)
+    box = make_sandbox(settings, ci=True)
     notice = getattr(box, "notice", None)  # already said on stderr; Gradescope shows it beside the results
     reports = grade_course(root, chosen, sandbox=box, settings=settings, jobs=jobs)
     for r in reports:  # plain lines on stderr: stdout may carry TAP or workflow commands
