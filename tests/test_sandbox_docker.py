@@ -225,3 +225,48 @@ def test_a_kill_of_its_own_group_is_not_an_oom() -> None:
     unsent = _outcome(trace.replace("kill(0, SIGKILL <unfinished ...>", "getpid() = 10"))
     oom = judge(resolve("ex1"), unsent, Settings())
     assert oom.status == "error" and oom.reason and oom.reason.startswith("memory limit"), oom.reason
+
+
+@docker_test
+def test_a_launcher_that_cannot_start_the_program_is_the_graders_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The launcher reports on the tracer's stderr, never the student's; the run is an error, not a 0 for the code."""
+    s = Settings(timeout_s=5)
+    box = DockerSandbox(s)
+    monkeypatch.setattr(box, "config_overrides", {"python": "/nonexistent/python3"})
+    out = box.run(RunRequest(source=(ROOT / "solutions" / "ex1_fork.py").read_bytes(), settings=s, dns=False))
+    assert "grade: cannot start the program as the student" in out.tracer_stderr, out.tracer_stderr
+    assert out.stderr == b"" and out.trace == ""  # nothing of the launcher's is taken for the program's
+    report = judge(resolve("ex1"), out, s)
+    assert report.status == "error" and report.reason and report.reason.startswith("the tracer failed (grade: ")
+
+
+@docker_test
+def test_the_student_sees_what_it_saw_under_strace_u(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Launched as root and dropped inside the trace, the program still starts as before: its exec is the
+    trace's first line with readable arguments, fds 0-2 only, its stderr lines are stderr lines."""
+    probe = (
+        b"import os, sys\nprint(sorted(os.listdir('/proc/self/fd')), os.getuid(), os.getgroups())\n"
+        b"print('E', file=sys.stderr)\n"
+    )
+    s = Settings(timeout_s=5)
+    out = sandbox.run(RunRequest(source=probe, settings=s, dns=False))
+    assert out.stdout.decode().split("\n")[0] == f"['0', '1', '2', '3'] {IMAGE_UID} []", out.stdout  # 3: listdir's
+    assert out.stderr == b"E\n" and out.tracer_stderr == ""
+    report = judge(resolve("ex1"), out, s)
+    main = report.tree.main if report.tree else None
+    assert main is not None and [(e.path, e.argv[1:], e.ok) for e in main.execs] == [
+        (main.execs[0].path, ["/submission/solution.py"], True)
+    ], main.execs
+    assert main.execs[0].path.endswith("/python3")
+    assert [(ln.stream, ln.text) for ln in report.tree.lines if ln.stream == "stderr"] == [("stderr", "E")]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
+def test_the_launchers_filter_is_well_formed_on_each_architecture(machine: str) -> None:
+    from grader.image.as_student import ALLOW, SYSCALLS, program
+
+    insns = program(machine)
+    assert insns[1][3] == SYSCALLS[machine]["audit_arch"]  # the architecture is checked before any number
+    jumps = [(i, jt, jf) for i, (code, jt, jf, _) in enumerate(insns) if code != 0x06]
+    assert all(0 <= jt < 256 and 0 <= jf < 256 and i + 1 + max(jt, jf) < len(insns) for i, jt, jf in jumps)
+    assert insns[-1][0] == 0x06 and any(k == ALLOW for code, _, _, k in insns if code == 0x06)

@@ -16,11 +16,11 @@ import pydantic
 import pytest
 
 from grader.catalog import resolve
+from grader.errors import GraderError
 from grader.grading import grade
 from grader.report import Report
 from grader.sandbox import select
 from grader.sandbox.base import IMAGE_UID, RunRequest
-from grader.errors import GraderError
 from grader.sandbox.none import NoneSandbox, _serialized, lock_path, rlimits
 from grader.settings import Settings
 
