@@ -270,3 +270,14 @@ def test_the_launchers_filter_is_well_formed_on_each_architecture(machine: str) 
     jumps = [(i, jt, jf) for i, (code, jt, jf, _) in enumerate(insns) if code != 0x06]
     assert all(0 <= jt < 256 and 0 <= jf < 256 and i + 1 + max(jt, jf) < len(insns) for i, jt, jf in jumps)
     assert insns[-1][0] == 0x06 and any(k == ALLOW for code, _, _, k in insns if code == 0x06)
+
+
+@docker_test
+def test_the_run_sees_nothing_of_the_hosts_paths(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """mountinfo showed the grader's checkout (a bind-mounted resolv.conf) and the hostname the container id."""
+    probe = b"import socket\nprint(open('/proc/self/mountinfo').read())\nprint('HOST', socket.gethostname())\n"
+    s = Settings(timeout_s=5)
+    out = sandbox.run(RunRequest(source=probe, settings=s, dns=False))
+    text = out.stdout.decode()
+    assert "HOST grade" in text and str(ROOT) not in text and "/grader/image" not in text, text
+    assert (sandbox.last_container or "")[:12] not in text.split("HOST")[1]

@@ -19,7 +19,7 @@ import docker.errors
 import requests.exceptions
 
 from grader.errors import EngineUnavailable, ImageError, SubmissionError
-from grader.image.build import RESOLV_CONF, ensure_image
+from grader.image.build import ensure_image
 from grader.image.seccomp import profile_json
 from grader.sandbox.base import RunOutcome, RunRequest, entrypoint_config
 from grader.settings import Settings
@@ -117,7 +117,11 @@ class DockerSandbox:
             sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
             ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
             log_config=docker.types.LogConfig(type="json-file", config={"max-size": "64m"}),
-            mounts=[docker.types.Mount("/etc/resolv.conf", str(RESOLV_CONF), type="bind", read_only=True)],
+            # the engine writes resolv.conf (loopback dnsmasq) in its own folder: a bind mount of ours showed the
+            # grader's checkout path in /proc/self/mountinfo; the hostname no longer names the container
+            dns=["127.0.0.1"],
+            dns_opt=["timeout:2", "attempts:1"],
+            hostname="grade",
             user="root",
         )
 

@@ -2,11 +2,11 @@
 
 Gradescope's autograder runs inside its own container without a Docker engine. There the entrypoint runs
 as it would in ours: dnsmasq on loopback, strace with the launcher becoming `grade-student` inside the
-trace, rlimits, its wall timeout and kill(-1) as that user. When root may create namespaces, each run also gets its own PID, mount and network namespaces
-(like Docker's: the entrypoint is PID 1, no network, a private /etc/resolv.conf pointing at dnsmasq).
-When it may not, /etc/resolv.conf is rewritten for the run and restored afterwards (a throwaway
-container's file), and runs are serialized with a lock: the student's uid, kill(-1) and port 53 are
-machine-wide.
+trace, rlimits, its wall timeout and kill(-1) as that user. When root may create namespaces, each run
+also gets its own PID, mount and network namespaces (like Docker's: the entrypoint is PID 1, no network,
+a private /etc/resolv.conf pointing at dnsmasq). When it may not, /etc/resolv.conf is rewritten for the
+run and restored afterwards (a throwaway container's file), and runs are serialized with a lock: the
+student's uid, kill(-1) and port 53 are machine-wide.
 """
 
 from __future__ import annotations
