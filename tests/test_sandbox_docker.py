@@ -19,7 +19,7 @@ import pytest
 from grader.catalog import resolve
 from grader.grading import judge
 from grader.image import seccomp
-from grader.sandbox.base import IMAGE_UID, RunOutcome, RunRequest
+from grader.sandbox.base import IMAGE_UIDS, RunOutcome, RunRequest
 from grader.sandbox.docker import DockerSandbox
 from grader.settings import Settings
 
@@ -67,7 +67,7 @@ def test_limits_are_the_configured_ones() -> None:
     assert seen["memsw"][0] in ("-", str(200 << 20)) and seen["memsw"][1] in ("-", "0"), seen  # no swap on top
     assert seen["cpu"][0] == "50000" or seen["cpu"][1] == "50000", seen
     assert seen["tmp"] == [str(8 << 20), "500"], seen
-    assert seen["uid"] == [str(IMAGE_UID)] * 2, seen
+    assert seen["uid"][0] == seen["uid"][1] and int(seen["uid"][0]) in IMAGE_UIDS, seen
     assert seen["status"][0] == "['0000000000000000',", seen  # the student holds no capability at all
 
 
@@ -110,9 +110,9 @@ def test_a_container_that_outlives_its_margin_is_killed_and_removed() -> None:
     class Stubborn(DockerSandbox):
         """Its entrypoint is told 60 s while the engine-side deadline is 1.5 s: it cannot end by itself in time."""
 
-        def _create(self, request: RunRequest) -> object:
+        def _create(self, request: RunRequest, uid: int) -> object:
             patient = request.settings.model_copy(update={"timeout_s": 60.0})
-            return super()._create(request.model_copy(update={"settings": patient}))
+            return super()._create(request.model_copy(update={"settings": patient}), uid)
 
     s = Settings(timeout_s=1, start_margin_s=0.5)
     sb = Stubborn(s)
@@ -250,7 +250,8 @@ def test_the_student_sees_what_it_saw_under_strace_u(sandbox) -> None:  # type: 
     )
     s = Settings(timeout_s=5)
     out = sandbox.run(RunRequest(source=probe, settings=s, dns=False))
-    assert out.stdout.decode().split("\n")[0] == f"['0', '1', '2', '3'] {IMAGE_UID} []", out.stdout  # 3: listdir's
+    fds, uid, groups = out.stdout.decode().split("\n")[0].rsplit(" ", 2)
+    assert (fds, groups) == ("['0', '1', '2', '3']", "[]") and int(uid) in IMAGE_UIDS, out.stdout  # 3: listdir's
     assert out.stderr == b"E\n" and out.tracer_stderr == ""
     report = judge(resolve("ex1"), out, s)
     main = report.tree.main if report.tree else None
@@ -281,3 +282,25 @@ def test_the_run_sees_nothing_of_the_hosts_paths(sandbox) -> None:  # type: igno
     text = out.stdout.decode()
     assert "HOST grade" in text and str(ROOT) not in text and "/grader/image" not in text, text
     assert (sandbox.last_container or "")[:12] not in text.split("HOST")[1]
+
+
+@docker_test
+def test_concurrent_runs_have_distinct_uids(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """The kernel's per-uid limits are machine-wide: runs at the same time must not share the student's uid."""
+    import threading
+
+    probe = b"import os, pwd, time\nprint(os.getuid(), pwd.getpwuid(os.getuid()).pw_name)\ntime.sleep(1.5)\n"
+    s = Settings(timeout_s=8)
+    seen: list[str] = []
+
+    def one() -> None:
+        seen.append(sandbox.run(RunRequest(source=probe, settings=s, dns=False)).stdout.decode().strip())
+
+    runs = [threading.Thread(target=one) for _ in range(3)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    uids = [line.split()[0] for line in seen]
+    assert len(set(uids)) == 3 and all(int(u) in IMAGE_UIDS for u in uids), seen
+    assert all(line.split()[1] == "student" for line in seen), seen  # every uid of the pool is `student`
