@@ -80,3 +80,16 @@ def test_fake_tracer_words_reach_stderr_and_stay_the_students(grade_file) -> Non
     report = grade_file("ex1", PROGRAMS / "fake_tracer_words.py", timeout_s=LIMIT)
     assert "strace: attach: ptrace(PTRACE_SEIZE, 1)" in report.stderr, report.stderr  # spliced, never write()n
     assert report.status == "passed", report.reason
+
+
+def test_a_fork_hidden_from_the_tracer_is_an_error_even_with_the_filter_allowed(  # type: ignore[no-untyped-def]
+    sandbox, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    """Second layer: with the launcher's filter off, the program's own user-notification filter goes in and its
+    fork reaches the trace only as a process nobody created: that run cannot be judged (before: 10/10)."""
+    monkeypatch.setattr(sandbox, "config_overrides", {"student_filter": False})
+    path = PROGRAMS / "seccomp_user_notif.py"
+    s = settings.model_copy(update={"timeout_s": LIMIT})
+    report = grade(resolve("ex1"), path.read_bytes(), sandbox=sandbox, settings=s, name=path.name)
+    assert "SECCOMP installed" in report.output, report.output
+    assert report.status == "error" and report.reason and "not its creation" in report.reason, report.reason
