@@ -193,6 +193,11 @@ GOOD = (
         (GOOD.replace("flags=CLONE_CHILD_CLEARTID", "flags=CLONE_UNTRACED|CLONE_CHILD_CLEARTID"), {}, "untraced: "),
         (GOOD, {"kill_reason": "untraced"}, "untraced: "),
         (GOOD, {"infra_error": "the Docker engine failed during the run: gone"}, "the Docker engine failed"),
+        (
+            GOOD + "12 1.7 exit_group(0) = ?\n12 1.8 +++ exited with 0 +++\n",
+            {},
+            "12 is in the trace but not its creation",
+        ),
     ],
     ids=[
         "no-exit-line",
@@ -203,6 +208,7 @@ GOOD = (
         "untraced-clone",
         "pipe-held",
         "engine",
+        "hidden-creation",
     ],
 )
 def test_the_judge_fails_closed(trace: str, fields: dict[str, object], reason: str) -> None:
