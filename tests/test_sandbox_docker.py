@@ -310,3 +310,21 @@ def test_concurrent_runs_have_distinct_uids(sandbox) -> None:  # type: ignore[no
     uids = [line.split()[0] for line in seen]
     assert len(set(uids)) == 3 and all(int(u) in IMAGE_UIDS for u in uids), seen
     assert all(line.split()[1] == "student" for line in seen), seen  # every uid of the pool is `student`
+
+
+def test_the_launchers_lines_are_cut_from_the_trace() -> None:
+    from grader.image.entrypoint import without_launcher
+
+    launcher = (
+        b'7 1.0 execve("/usr/bin/python3", ["python3", "-I", "-S", "/opt/grade/as_student.py"], 0x1 /* 7 vars */) = 0\n'
+        b"7 1.1 prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) = 0\n"
+        b"7 1.2 dup2(5, 2) = 2\n"
+    )
+    student = (
+        b'7 1.3 execve("/usr/bin/python3", ["/usr/bin/python3", "/s.py"], 0x1 /* 7 vars */) = 0\n'
+        b"7 1.4 +++ exited with 0 +++\n"
+    )
+    assert without_launcher(launcher + student) == student
+    failed = b'7 1.3 execve("/nope", ["/nope", "/s.py"], 0x1 /* 7 vars */) = -1 ENOENT (No such file or directory)\n'
+    assert without_launcher(launcher + failed + b"7 1.4 +++ exited with 127 +++\n") == b""  # the program never ran
+    assert without_launcher(launcher) == b"" and without_launcher(b"") == b""
