@@ -93,3 +93,21 @@ def test_a_fork_hidden_from_the_tracer_is_an_error_even_with_the_filter_allowed(
     report = grade(resolve("ex1"), path.read_bytes(), sandbox=sandbox, settings=s, name=path.name)
     assert "SECCOMP installed" in report.output, report.output
     assert report.status == "error" and report.reason and "not its creation" in report.reason, report.reason
+
+
+NONE_FILTERED = {  # the Docker profile's refusals, held under --sandbox none by the launcher's filter alone
+    "clone_untraced": r"clone errno=1\n",
+    "clone3": r"clone3 rc=-1 errno=38",
+    "unshare_namespace": r"(rc=-1 errno=1\n.*){6}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NONE_FILTERED))
+def test_the_none_sandbox_refuses_what_the_docker_profile_refuses(
+    none_sandbox: NoneSandbox, settings: Settings, name: str
+) -> None:
+    path = PROGRAMS.parent / f"{name}.py"
+    s = settings.model_copy(update={"timeout_s": LIMIT})
+    report = grade(resolve("ex1"), path.read_bytes(), sandbox=none_sandbox, settings=s, name=path.name)
+    assert re.search(NONE_FILTERED[name], report.output), (report.status, report.reason, report.output)
+    assert not report.full_marks and report.status == "failed", (report.status, report.reason)
