@@ -92,7 +92,7 @@ def run_ci(
         if path is not None:
             _check_writable(path, option)
     settings = settings_from(timeout_s=timeout, sandbox=sandbox)
-    box = make_sandbox(settings)
+    box = make_sandbox(settings, ci=True)
     notice = getattr(box, "notice", None)  # already said on stderr; Gradescope shows it beside the results
     reports = grade_course(root, chosen, sandbox=box, settings=settings, jobs=jobs)
     for r in reports:  # plain lines on stderr: stdout may carry TAP or workflow commands

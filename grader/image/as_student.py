@@ -15,6 +15,9 @@ The entrypoint cuts this process's trace lines before its exec: the trace starts
 usage: as_student.py UID|- GID|- filter|nofilter STDERR_FD PYTHON SCRIPT  (- -: stay this user; nofilter: tests)
 """
 
+from __future__ import annotations
+
+import ctypes
 import os
 import struct
 
@@ -60,21 +63,23 @@ SYSCALLS = {
         "io_uring_register": 427,
     },
 }
-REFUSED = ("seccomp", "unshare", "setns", "process_vm_writev", "pidfd_getfd", "io_uring_setup", "io_uring_enter")
-REFUSED += ("io_uring_register",)
+REFUSED = (
+    *("seccomp", "unshare", "setns", "process_vm_writev", "pidfd_getfd"),
+    *("io_uring_setup", "io_uring_enter", "io_uring_register"),
+)
 # classic BPF opcodes and seccomp return values
 LD_ABS, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
 ALLOW = 0x7FFF0000
 
 
-def refuse(errno):
+def refuse(errno: int) -> int:
     return 0x00050000 | errno
 
 
-def program(machine):
+def program(machine: str) -> list[tuple[int, int, int, int]]:
     """The filter as (code, jt, jf, k) tuples; jumps are resolved from labels here."""
     nr = SYSCALLS[machine]
-    ops = [(LD_ABS, 0, 0, 4), (JEQ, 0, "eperm", nr["audit_arch"]), (LD_ABS, 0, 0, 0)]
+    ops: list[tuple[int | str, ...]] = [(LD_ABS, 0, 0, 4), (JEQ, 0, "eperm", nr["audit_arch"]), (LD_ABS, 0, 0, 0)]
     if machine == "x86_64":
         ops.append((JGE, "eperm", 0, X32_BIT))  # the x32 ABI: numbers with this bit set
     ops += [(JEQ, "eperm", 0, nr[name]) for name in REFUSED]
@@ -97,18 +102,18 @@ def program(machine):
         ("enosys", RET, 0, 0, refuse(ENOSYS)),
     ]
     labels = {op[0]: i for i, op in enumerate(ops) if isinstance(op[0], str)}
+
+    def offset(target: int | str, at: int) -> int:  # a label: how many instructions to skip to reach it
+        return labels[target] - at - 1 if isinstance(target, str) else target
+
     out = []
     for i, op in enumerate(ops):
         code, jt, jf, k = op[1:] if isinstance(op[0], str) else op
-        jt = labels[jt] - i - 1 if isinstance(jt, str) else jt
-        jf = labels[jf] - i - 1 if isinstance(jf, str) else jf
-        out.append((code, jt, jf, k))
+        out.append((int(code), offset(jt, i), offset(jf, i), int(k)))
     return out
 
 
-def install_filter(libc, machine):
-    import ctypes
-
+def install_filter(libc: ctypes.CDLL, machine: str) -> None:
     if machine not in SYSCALLS:
         raise OSError(ENOSYS, f"no seccomp filter for the {machine} architecture")
     insns = program(machine)
@@ -119,17 +124,15 @@ def install_filter(libc, machine):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     prog = Fprog(len(insns), ctypes.addressof(buf))
-    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp filter", libc)
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp filter")
 
 
-def check(rc, what, libc):
+def check(rc: int, what: str) -> None:
     if rc != 0:
-        import ctypes
-
         raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
 
 
-def become(uid, gid):
+def become(uid: int, gid: int) -> None:
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
@@ -137,9 +140,7 @@ def become(uid, gid):
         raise OSError(EPERM, "the uid did not change")
 
 
-def main(argv):
-    import ctypes
-
+def main(argv: list[str]) -> None:
     uid, gid, wanted, err_fd, python, script = argv[1:7]
     try:
         with open("/proc/self/oom_score_adj", "w") as f:  # raising it needs no privilege
@@ -149,8 +150,8 @@ def main(argv):
     libc = ctypes.CDLL(None, use_errno=True)
     if uid != "-":
         become(int(uid), int(gid))
-        check(libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable", libc)
-    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no-new-privileges", libc)
+        check(libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no-new-privileges")
     if wanted == "filter":
         install_filter(libc, os.uname().machine)
     os.dup2(int(err_fd), 2)
