@@ -25,5 +25,10 @@ if ! docker info >/dev/null 2>&1; then
     docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
 fi
 
+# The distribution was called `grade` before it became grade-autograder: an old editable install's import hook
+# would still serve `grader` from wherever that checkout was.
+if python3 -m pip show grade 2>/dev/null | grep -q '^Editable project location:'; then
+    python3 -m pip uninstall -y -q --root-user-action=ignore grade
+fi
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test,dev]'
 grade image build --bootstrap

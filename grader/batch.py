@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Protocol
 
 from grader import judge_version
-from grader.archives import Unpacker, is_zip
+from grader.archives import Unpacker, is_zip, student_budget
 from grader.catalog import Exercise
 from grader.errors import GraderError, StoreError, SubmissionError
-from grader.grading import grade, rejected
-from grader.layouts import Found, find, student_of
+from grader.grading import broken, grade_or_error
+from grader.layouts import Found, find, printable, student_of
 from grader.report import Report
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
 from grader.settings import Settings
@@ -28,6 +28,9 @@ from grader.store import Row, Store, now
 
 RETRIES = 2  # infrastructure failures are retried this many times before the cell is recorded as `error`
 BACKOFF_S = 1.0
+# A stored report keeps its checks and (capped) output; the process tree only while it is small: a flood of
+# lines made an 84 MB row once, and nothing read from the store needs the tree.
+STORED_TREE_BYTES = 256 << 10
 
 
 def default_jobs() -> int:
@@ -84,9 +87,10 @@ def students(root: Path) -> dict[str, list[Path]]:
     for entry in sorted(root.iterdir()):
         if entry.name.startswith((".", "_")):
             continue
+        name = printable(entry.name)  # the id the store and the exports show, even for a name that is not UTF-8
         if entry.is_dir():
-            found.setdefault(entry.name, []).append(entry)
-        elif entry.suffix.lower() in (".py", ".zip") and (who := student_of(entry.name)):
+            found.setdefault(name, []).append(entry)
+        elif entry.suffix.lower() in (".py", ".zip") and (who := student_of(name)):
             found.setdefault(who, []).append(entry)
     if not found:
         raise GraderError(f"no student folders in {root} — it should hold one sub-folder per student")
@@ -124,13 +128,15 @@ def discover(root: Path, exercises: Sequence[Exercise], *, notes: list[str] | No
 def _opened(places: list[Path], unpacker: Unpacker) -> list[Path]:
     """The student's places, with each zip they handed in (as a download file or inside their folder) opened."""
     opened = []
+    budget = student_budget()  # all of one student's zips together, within the batch's own budget
     for place in places:
         if is_zip(place):
-            opened.append(unpacker.extract(place, nested=True))
+            opened.append(unpacker.extract(place, nested=True, student=budget))
             continue
         opened.append(place)
         if place.is_dir():
-            opened += [unpacker.extract(z, nested=True) for z in sorted(place.rglob("*.zip")) if is_zip(z)]
+            zips = [z for z in sorted(place.rglob("*.zip")) if is_zip(z)]
+            opened += [unpacker.extract(z, nested=True, student=budget) for z in zips]
     return opened
 
 
@@ -158,20 +164,37 @@ class _Retrying:
                 raise
             except Exception as err:  # noqa: BLE001 — an engine or image failure: the cell's `error`, not the batch's
                 outcome = RunOutcome(infra_error=f"{type(err).__name__}: {err}")
-            # a container killed for outliving its time is the program's doing, not the engine's
-            if not outcome.infra_error or outcome.kill_reason == "timeout":
+            cause = _infra_cause(outcome, request)
+            if cause is None:
                 self.cause = None
                 return outcome
-            self.cause = outcome.infra_error
+            self.cause = cause
             if attempt < RETRIES and not self.stop.is_set():
-                self.on_retry(attempt + 1, outcome.infra_error)
+                self.on_retry(attempt + 1, cause)
                 self.stop.wait(BACKOFF_S * 2**attempt)
             if self.stop.is_set():
                 break
         return outcome
 
 
-def _row(cell: Cell, report: Report | None, infra: str | None) -> Row:
+def _infra_cause(outcome: RunOutcome, request: RunRequest) -> str | None:
+    """Why the sandbox failed this run (worth another attempt), or None when the run itself ended."""
+    if outcome.infra_error:
+        # a container killed for outliving its time is the program's doing, not the engine's
+        return None if outcome.kill_reason == "timeout" else outcome.infra_error
+    if request.dns and outcome.dns_error:
+        return f"the DNS server (dnsmasq) failed to start: {outcome.dns_error}"
+    return None
+
+
+def stored(report: Report) -> str:
+    """The report as the store keeps it: bounded, whatever the program printed or did."""
+    if report.tree is not None and len(report.tree.model_dump_json()) > STORED_TREE_BYTES:
+        report = report.model_copy(update={"tree": None})
+    return report.model_dump_json()
+
+
+def _row(cell: Cell, report: Report | None) -> Row:
     if report is None:
         return Row(
             cell.student,
@@ -199,10 +222,10 @@ def _row(cell: Cell, report: Report | None, infra: str | None) -> Row:
         report.score,
         report.max_score,
         report.reason,
-        infra is not None,
-        cell.found.label if cell.found else None,
-        cell.found.detail if cell.found else None,
-        report.model_dump_json(),
+        report.fault == "grader",  # retried on resume, listed apart: never the student's
+        printable(cell.found.label) if cell.found else None,
+        printable(cell.found.detail) if cell.found else None,
+        stored(report),
         report.duration_s,
         now(),
         1,
@@ -214,15 +237,21 @@ def grade_cell(
 ) -> Row:
     """One cell, never raising for the student's faults nor the engine's: those are the row's status."""
     if cell.found is None:
-        return _row(cell, None, None)
+        return _row(cell, None)
     retrying = _Retrying(sandbox, stop, on_retry)
-    try:
-        report = grade(cell.exercise, cell.source, sandbox=retrying, settings=settings, name=cell.found.path.name)
-    except SubmissionError as err:  # e.g. a file over the size limit: the student's fault, a failed cell
-        report = rejected(cell.exercise, str(err), name=cell.found.path.name, source=cell.source)
+    name = printable(cell.found.path.name)
+    # a file over the size limit is the student's `failed`; a check that raised is the grader's `error`
+    report = grade_or_error(cell.exercise, cell.source, sandbox=retrying, settings=settings, name=name)
     if retrying.cause is not None:
         report.reason = f"infrastructure failure after {RETRIES + 1} attempts: {retrying.cause}"
-    return _row(cell, report, retrying.cause)
+    return _row(cell, report)
+
+
+def _crashed(cell: Cell, err: Exception) -> Row:
+    """The row of a cell the grader failed on outside grading itself: an `error` at the grader's fault, stored
+    like any other so the batch goes on and a rerun tries it again."""
+    why = f"the grader failed on this cell ({type(err).__name__}: {str(err)[:200]})"
+    return _row(cell, broken(cell.exercise, why))
 
 
 def run_batch(
@@ -256,7 +285,10 @@ def run_batch(
         if stop.is_set():
             raise _Cancelled
         obs.started(cell)
-        return grade_cell(cell, sandbox, settings, stop, lambda n, cause: obs.retrying(cell, n, cause))
+        try:
+            return grade_cell(cell, sandbox, settings, stop, lambda n, cause: obs.retrying(cell, n, cause))
+        except Exception as err:  # noqa: BLE001 — one cell's grader bug must not throw away the class's results
+            return _crashed(cell, err)
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
     pending: dict[Future[Row], Cell] = {}

@@ -255,6 +255,16 @@ def mp_helper(p: Proc, tree: Tree | None = None) -> str | None:
     return _helper_code(argv[-1])
 
 
+def pickled_message(head: str) -> str | None:
+    """The pickle inside a multiprocessing Connection message (what Queue.put and Pool tasks send through
+    a pipe), from a pipe write's first bytes: a 4-byte big-endian length, then the pickle's PROTO opcode
+    (0x80, decoded as U+FFFD). None for other writes (text, raw bytes, empty wake-ups)."""
+    payload = head[4:]
+    if len(head) > 6 and head[:2] == "\0\0" and payload.startswith("\ufffd"):
+        return payload
+    return None
+
+
 def names(procs: Iterable[Proc]) -> str:
     items = [str(p.pid) for p in procs]
     return ", ".join(items) if items else "none"

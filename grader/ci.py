@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grader.catalog import Exercise, registry, resolve
 from grader.errors import GraderError, SubmissionError
-from grader.grading import grade, load_submission, rejected
+from grader.grading import grade_or_error, load_submission, rejected
 from grader.report import Report
 from grader.sandbox.base import Sandbox
 from grader.settings import Settings
@@ -29,10 +29,9 @@ def grade_one(exercise: Exercise, root: Path, *, sandbox: Sandbox, settings: Set
         source = load_submission(root / rel)
     except SubmissionError as err:
         return rejected(exercise, name=rel, problem=str(err).split(" — ")[0] + f" — commit your solution as {rel}")
-    try:
-        report = grade(exercise, source, sandbox=sandbox, settings=settings, name=SOLUTION)
-    except SubmissionError as err:  # e.g. too large: still the student's fault, still a result
-        return rejected(exercise, name=rel, problem=str(err))
+    # the grader's own failures (a missing image, a lost engine, a check that raised) are this exercise's
+    # `error`, with the grader at fault: the other exercises' reports are kept and the job exits 2
+    report = grade_or_error(exercise, source, sandbox=sandbox, settings=settings, name=SOLUTION)
     report.submission = rel  # relative, so annotations point at the file in the repository
     return report
 
@@ -65,8 +64,16 @@ def total(reports: Sequence[Report]) -> tuple[float, float]:
     return round(sum(r.score for r in reports), 2), round(sum(r.max_score for r in reports), 2)
 
 
+def grader_faults(reports: Sequence[Report]) -> list[Report]:
+    """The reports the grader or its host could not judge: no score should be published from them."""
+    return [r for r in reports if r.fault == "grader"]
+
+
 def exit_code(reports: Sequence[Report], min_score: float | None = None) -> int:
-    """0 when the total reaches `min_score` (default: full marks on every exercise), else 1."""
+    """2 when the grader failed on any exercise (its fault is never the student's 0); else 0 when the total
+    reaches `min_score` (default: full marks on every exercise), else 1."""
+    if grader_faults(reports):
+        return 2
     score, maximum = total(reports)
     if min_score is None:
         return 0 if all(r.status == "passed" for r in reports) else 1

@@ -1,30 +1,81 @@
-"""The `grade` command: parses options, calls the core, turns results and errors into exit codes."""
+"""The `grade` command: parses options, calls the core, turns results and errors into exit codes.
+
+Only typer is imported up front: each command imports what it needs when it runs (rich, pydantic, the
+exercises, the docker SDK), and the command groups in grader/commands/ load when one of their commands is
+called, so `grade --version` answers at once."""
 
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
-import importlib.util
 import sys
-import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
+from typer.core import TyperGroup
 
 from grader import __version__
-from grader.catalog import course_root, registry, resolve, statement
+from grader.error_handler import run
 from grader.errors import GraderError, SubmissionError
-from grader.settings import Settings
-from grader.settings import load as load_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Grade process exercises by what the program did.")
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from grader.settings import Settings
+
+# The command groups of grader/commands/ (each module defines register(app)), by command name.
+LAZY_COMMANDS = {
+    "doctor": "grader.commands.doctor",
+    "batch": "grader.commands.batch",
+    "export": "grader.commands.batch",
+    "feedback": "grader.commands.batch",
+    "report": "grader.commands.batch",
+    "ci": "grader.commands.ci",
+    "init-ci": "grader.commands.ci",
+}
+
+
+class LazyGroup(TyperGroup):
+    """Click's lazily loaded subcommands: a command of LAZY_COMMANDS is built from its module on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            self.commands.update(_commands_of(LAZY_COMMANDS[cmd_name]))
+        return super().get_command(ctx, cmd_name)
+
+
+@functools.cache
+def _commands_of(module: str) -> dict[str, Any]:
+    group = typer.Typer()
+    importlib.import_module(module).register(group)
+    return dict(typer.main.get_group(group).commands)
+
+
+@functools.cache
+def console(*, stderr: bool = False) -> Console:
+    """The rich console for stdout or stderr, made on first use (rich costs a tenth of a second to import)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False) if stderr else Console(highlight=False, soft_wrap=False)
+
+
+def __getattr__(name: str) -> Any:
+    # `out` and `err`, as other modules import them, without making a console at import time
+    if name in ("out", "err"):
+        return console(stderr=name == "err")
+    raise AttributeError(name)
+
+
+app = typer.Typer(
+    cls=LazyGroup, no_args_is_help=True, add_completion=False, help="Grade process exercises by what the program did."
+)
 image_app = typer.Typer(no_args_is_help=True, help="The runtime image submissions run in.")
 app.add_typer(image_app, name="image")
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
 
 
 class Format(enum.StrEnum):
@@ -51,26 +102,34 @@ def _main(
 
 
 def settings_from(**overrides: Any) -> Settings:
-    return load_settings(**overrides)
+    from grader.settings import load
+
+    return load(**overrides)
 
 
-def make_sandbox(settings: Settings) -> Any:
+def make_sandbox(settings: Settings, *, ci: bool = False) -> Any:
+    """The sandbox the settings name; `ci`: `grade ci`, the one command that may fall back to none on its own."""
     from grader.sandbox import select
 
-    with err.status("preparing the sandbox…") as status:
-        return select(settings.sandbox, settings, progress=lambda msg: status.update(msg))
+    with console(stderr=True).status("preparing the sandbox…") as status:
+        return select(settings.sandbox, settings, progress=lambda msg: status.update(msg), ci=ci)
 
 
 @app.command("list")
 def list_() -> None:
     """List the exercises."""
+    from grader.catalog import registry
+
     for ex in registry().values():
-        out.print(f"ex{ex.number}  {ex.name:<12} {ex.title}  ({ex.max_score:g} points)")
+        print(f"ex{ex.number}  {ex.name:<12} {ex.title}  ({ex.max_score:g} points)")
 
 
 @app.command()
 def show(exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")]) -> None:
     """Print an exercise's statement."""
+    from grader.catalog import resolve, statement
+
+    out = console()
     ex = resolve(exercise)
     text = statement(ex)
     if text is None:
@@ -105,7 +164,9 @@ def submit(
     grace: Annotated[float | None, typer.Option(help="seconds processes may outlive main")] = None,
 ) -> None:
     """Grade one exercise: exit 0 at full marks, 1 otherwise."""
+    from grader.catalog import course_root, resolve
     from grader.grading import grade, load_submission, precheck, rejected
+    from grader.neutralise import json_text
     from grader.reports.text import render
 
     ex = resolve(exercise)
@@ -133,10 +194,10 @@ def submit(
         report = grade(ex, source, sandbox=make_sandbox(settings), settings=settings, name=file.name)
     report.submission = str(file)
     if fmt is Format.json:
-        print(report.model_dump_json(indent=2, exclude=None if tree else {"tree"}))
+        print(json_text(report.model_dump_json(indent=2, exclude=None if tree else {"tree"})))
     else:
         # the picture helps most when something is wrong: drawn then unless --no-tree
-        render(report, console=out, tree=not report.full_marks if tree is None else tree, title=str(file))
+        render(report, console=console(), tree=not report.full_marks if tree is None else tree, title=str(file))
     raise typer.Exit(0 if report.status == "passed" else 1)
 
 
@@ -152,9 +213,9 @@ def image_build(
     from grader.sandbox.docker import connect
 
     client = connect()
-    with err.status("checking the image…") as status:
+    with console(stderr=True).status("checking the image…") as status:
         tag = ensure_image(client, bootstrap=bootstrap or None, force=force, progress=lambda msg: status.update(msg))
-    out.print(tag)
+    print(tag)
 
 
 @image_app.command("name")
@@ -162,7 +223,7 @@ def image_name() -> None:
     """Print the runtime image's tag."""
     from grader.image.build import image_tag
 
-    out.print(load_settings().image or image_tag())
+    print(settings_from().image or image_tag())
 
 
 @app.command()
@@ -171,44 +232,10 @@ def clean() -> None:
     from grader.cleanup import remove_stale_folders
     from grader.sandbox.docker import connect, remove_strays
 
-    out.print(f"removed {remove_stale_folders()} stale temporary folder(s)")  # needs no engine: first
-    out.print(f"removed {remove_strays(connect())} stray container(s)")
-
-
-# Command groups that live in their own modules: each defines register(app).
-for _name in ("doctor", "batch", "ci"):
-    if importlib.util.find_spec(f"grader.commands.{_name}") is not None:
-        importlib.import_module(f"grader.commands.{_name}").register(app)
+    print(f"removed {remove_stale_folders()} stale temporary folder(s)")  # needs no engine: first
+    print(f"removed {remove_strays(connect())} stray container(s)")
 
 
 def main() -> None:
-    """Entry point: the one place errors become messages and exit codes."""
-    try:
-        rc = app(standalone_mode=False)
-        sys.exit(rc if isinstance(rc, int) else 0)
-    except GraderError as e:
-        err.print(Text.assemble(("error:", "bold red"), f" {e}"), soft_wrap=True)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as e:  # noqa: BLE001 — the last resort: a bug in the grader, not the user's fault
-        import click
-
-        # typer >= 0.20 raises its vendored copy of click's exceptions, not click's own
-        if isinstance(e, click.exceptions.ClickException) or type(e).__module__.startswith("typer._click"):
-            e.show()  # type: ignore[attr-defined]
-            sys.exit(2)
-        log = Path.home() / ".cache" / "grade" / "crash.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(traceback.format_exc())
-        err.print(
-            Text.assemble(("unexpected error:", "bold red"), f" {type(e).__name__}: {e} — please report it with {log}"),
-            soft_wrap=True,
-        )
-        sys.exit(3)
+    """Entry point: the one place errors become messages and exit codes (grader/error_handler.py)."""
+    sys.exit(run(app))

@@ -104,6 +104,16 @@ def find(places: Iterable[Path], exercises: Iterable[Exercise]) -> dict[str, tup
     return chosen
 
 
+def printable(name: str) -> str:
+    """A file or folder name as text every sink can take (SQLite, JSON, a terminal), stable and reversible.
+
+    A name that is not UTF-8 (what `unzip` leaves for an LMS zip made in another encoding) reaches Python
+    with its undecodable bytes as lone surrogates, which SQLite and JSON refuse: those bytes are written
+    `\\xNN`, and a backslash already in the name is doubled, so two different names never meet."""
+    raw = name.replace("\\", "\\\\").encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def student_of(name: str) -> str | None:
     """The student a top-level Moodle or Canvas download file belongs to (downloads without folders)."""
     stem = Path(name).stem

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from grader.tree import Tree
 
 Status = Literal["passed", "failed", "error", "timeout"]
+Fault = Literal["grader"]
 SCHEMA_VERSION = 1
 
 
@@ -35,6 +36,11 @@ class Report(BaseModel):
     reason: str | None = Field(
         None, description="why the status is what it is, when it is not passed/failed by checks alone"
     )
+    fault: Fault | None = Field(
+        None,
+        description="'grader' when the grader or its host could not judge the run (an `error` that is not the "
+        "student's: the tracer, the engine, the image, the DNS server, a check that raised); None otherwise",
+    )
     output: str = Field("", description="the submission's stdout, capped")
     output_truncated: bool = False
     stderr: str = ""
@@ -44,6 +50,16 @@ class Report(BaseModel):
     sha256: str | None = None
     sandbox: str = "docker"
     tree: Tree | None = Field(None, description="the process tree the checks saw")
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> Report:
+        # every format shows the checks' points above the total: they must agree, whatever the status
+        checks = round(sum(c.score for c in self.checks), 2)
+        if abs(checks - self.score) > 0.005:
+            raise ValueError(f"score {self.score:g} is not the sum of the checks' scores ({checks:g})")
+        if self.fault is not None and self.status != "error":
+            raise ValueError(f"a fault is recorded only on an error, not on {self.status!r}")
+        return self
 
     @property
     def full_marks(self) -> bool:

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     tmpfs_inodes: int = Field(2048, ge=64, description="files in /tmp")
     nofile: int = Field(256, ge=32, description="open files per process")
     fsize_mb: int = Field(64, ge=1, description="largest file a process may write (the trace included)")
+    source_bytes: int = Field(
+        256 << 10, ge=1024, description="largest submission accepted (checked before it is decoded or compiled)"
+    )
     start_margin_s: float = Field(15.0, gt=0, description="time for the container itself before it is killed")
     sandbox: str = Field("auto", description="docker, none, or auto")
     start_method: str | None = Field(None, description="multiprocessing start method to force, for tests")

@@ -11,7 +11,7 @@ import codecs
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from grader.tree import Exec, Kill, Line, Pipe, Proc, SignalEvent, Tree
+from grader.tree import PIPE_HEAD_KEPT, PIPE_WRITES_KEPT, Exec, Kill, Line, Pipe, PipeWrite, Proc, SignalEvent, Tree
 
 _LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s(.*)$")
 _EXITED = re.compile(r"^\+\+\+ exited with (\d+) \+\+\+$")
@@ -25,6 +25,8 @@ _CALL = re.compile(r"^(\w+)\((.*)\)\s+= (.*)$", re.S)
 _INT = re.compile(r"-?\d+")
 _WAIT_STATUS = re.compile(r"WEXITSTATUS\(s\) == (\d+)|WTERMSIG\(s\) == (SIG\w+)")
 _CREATORS = {"fork", "vfork", "clone", "clone3"}
+IN_TRANSIT_KEPT = 16
+_SCM_RIGHTS = re.compile(r"cmsg_type=SCM_RIGHTS, cmsg_data=\[(\d+(?:, \d+)*)\]")
 _BIRTH = re.compile(
     r"^(\d+)\s+\S+\s(?:<\.\.\. (fork|vfork|clone|clone3) resumed>|(fork|vfork|clone|clone3)\()(.*)\) = (\d+)$"
 )
@@ -186,6 +188,8 @@ class _Parser:
         self.signal_index: dict[tuple[int, str, int | None, str], int] = {}
         self.refused_index: dict[tuple[int, int, str, bool, bool], int] = {}
         self.thread_exec: set[int] = set()  # processes a non-main thread just exec'd in
+        self.in_transit: list[list[str]] = []  # fd objects sent with SCM_RIGHTS, not yet received
+        self.read_ends: dict[int, set[int]] = {}  # pipe id -> processes that ended holding its read end
 
     # -- bookkeeping ---------------------------------------------------------------
     def proc(self, tid: int) -> Proc:
@@ -302,7 +306,7 @@ class _Parser:
         if tid != pid:  # a thread ended; the process lives on
             return
         if not _SUPERSEDED.match(rest) and pid not in self.orphan_makers:
-            self.fds.pop(pid, None)  # a process that ended writes no more (kept for 100,000 children, it adds up)
+            self.note_read_ends(pid, self.fds.pop(pid, {}))  # it writes no more (kept for 100,000 children, it adds up)
         p.end = t
         if not _KILLED.match(rest):  # a killed process keeps the call it was blocked in when the signal came
             p.blocked_in = None
@@ -393,8 +397,10 @@ class _Parser:
         ret = _ret(ret_text)
         p = self.proc(tid)
         if tid == p.pid:
-            # `wait4(17,  <unfinished ...>) = ?`: the call never returned, the process died in it
-            blocked = name if ret_text == "?" and args.endswith("<unfinished ...>") else None
+            # `wait4(17,  <unfinished ...>) = ?`: the call never returned, the process died in it;
+            # `= ? ERESTARTNOHAND`: a signal interrupted it (the next traced call clears this if it lived on)
+            died_in = ret_text == "?" and args.endswith("<unfinished ...>")
+            blocked = name if died_in or ret_text.startswith("? ERESTART") else None
             if p.blocked_in != blocked:  # (a model's setattr costs: only when it changes)
                 p.blocked_in = blocked
         handler = _HANDLERS.get(name)
@@ -460,8 +466,11 @@ class _Parser:
             pipe = self.tree.pipes[int(obj.split(":")[1])]
             if p.pid not in pipe.written_by:
                 pipe.written_by.append(p.pid)
-            if len(pipe.data) < PIPE_DATA:
-                pipe.data += "".join(_strings(args))[: PIPE_DATA - len(pipe.data)]
+            if len(pipe.data) < PIPE_DATA or len(pipe.writes) < PIPE_WRITES_KEPT:
+                data = "".join(_strings(args))
+                pipe.data += data[: max(0, PIPE_DATA - len(pipe.data))]
+                if len(pipe.writes) < PIPE_WRITES_KEPT:
+                    pipe.writes.append(PipeWrite(t=start, pid=p.pid, head=data[:PIPE_HEAD_KEPT]))
 
     on_writev = on_write
 
@@ -470,7 +479,7 @@ class _Parser:
         if ret != 0 or not m:
             return
         self.next_pipe += 1
-        self.tree.pipes[self.next_pipe] = Pipe(id=self.next_pipe, creator=p.pid)
+        self.tree.pipes[self.next_pipe] = Pipe(id=self.next_pipe, creator=p.pid, t=start)
         cloexec = "O_CLOEXEC" in m.group(3)
         fds = self.fds.setdefault(p.pid, {})
         fds[int(m.group(1))] = (f"pipe:{self.next_pipe}:r", cloexec)
@@ -495,6 +504,33 @@ class _Parser:
     def on_fcntl(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         if "F_DUPFD" in args:
             self._dup(p, int(args.split(",")[0]), ret, "CLOEXEC" in args)
+        elif "F_SETFD" in args and ret == 0:  # subprocess/spawn make passed fds inheritable before the exec
+            fds = self.fds.setdefault(p.pid, {})
+            fd = int(args.split(",")[0])
+            if fd in fds:
+                fds[fd] = (fds[fd][0], "FD_CLOEXEC" in args)
+
+    def on_sendmsg(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
+        """File descriptors passed over a socket (SCM_RIGHTS), as multiprocessing's forkserver receives a
+        Process's pipes: the objects sent, in order, for the next recvmsg that receives as many."""
+        m = _SCM_RIGHTS.search(args)
+        if m and ret is not None and ret >= 0:
+            fds = self.fds.get(p.pid, {})
+            self.in_transit.append([fds.get(int(fd), ("unknown", False))[0] for fd in m.group(1).split(", ")])
+            del self.in_transit[:-IN_TRANSIT_KEPT]  # never received: a flood of them is not kept
+
+    def on_recvmsg(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
+        m = _SCM_RIGHTS.search(args)
+        if not m or ret is None or ret < 0:
+            return
+        got = [int(fd) for fd in m.group(1).split(", ")]
+        sent = next((objs for objs in self.in_transit if len(objs) == len(got)), None)
+        if sent is None:
+            return
+        self.in_transit.remove(sent)
+        fds = self.fds.setdefault(p.pid, {})
+        for fd, obj in zip(got, sent, strict=True):
+            fds[fd] = (obj, "MSG_CMSG_CLOEXEC" in args)
 
     def on_close(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         if ret == 0:
@@ -554,8 +590,26 @@ class _Parser:
         if ret == 0 and m and "WNOWAIT" not in args and int(m.group(1)) in self.tree.procs:
             self.tree.procs[int(m.group(1))].reaped_by = p.pid
 
+    def note_read_ends(self, pid: int, fds: dict[int, tuple[str, bool]]) -> None:
+        """Remember the pipes whose read end `pid`'s final descriptor table holds (sets: a pipe inherited by
+        thousands of forks stays linear)."""
+        for obj, _ in fds.values():
+            if obj.startswith("pipe:") and obj.endswith(":r") and pid in self.tree.procs:
+                self.read_ends.setdefault(int(obj.split(":")[1]), set()).add(pid)
+
+    def held_read_ends(self) -> None:
+        """Record, for each pipe, the processes whose descriptor table ends holding its read end: those that
+        ended (noted when their table was dropped) and those still alive at the trace's end."""
+        for pid, fds in self.fds.items():
+            self.note_read_ends(pid, fds)
+        held = self.read_ends
+        for pipe_id, pids in held.items():
+            if (pipe := self.tree.pipes.get(pipe_id)) is not None:
+                pipe.readers = sorted(pids)
+
     def finish(self, complete: bool) -> Tree:
         self.tree.end_time = self.end_time
+        self.held_read_ends()
         for (pid, stream), (t0, rest, cut) in list(self.partial.items()):
             self.add_line(pid, t0, stream, rest, cut)
         self.tree.lines.sort(key=lambda ln: ln.t)

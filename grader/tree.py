@@ -83,11 +83,28 @@ class Kill(BaseModel):
     finished: bool = True  # False: the sender died inside the call (a self-kill never returns)
 
 
+class PipeWrite(BaseModel):
+    """One write into a pipe: when (the call's start), by which process, and its first bytes."""
+
+    t: float
+    pid: int
+    head: str
+
+
 class Pipe(BaseModel):
     id: int
     creator: int
+    t: float | None = None  # when it was created (the pipe() call's start)
     written_by: list[int] = Field(default_factory=list)
     data: str = ""
+    # the first PIPE_WRITES_KEPT writes, in order: enough to see tasks or values travel, bounded for a flood
+    writes: list[PipeWrite] = Field(default_factory=list)
+    # processes that still held its read end when they (or the trace) ended: who could read what was written
+    readers: list[int] = Field(default_factory=list)
+
+
+PIPE_WRITES_KEPT = 64
+PIPE_HEAD_KEPT = 64
 
 
 class Tree(BaseModel):

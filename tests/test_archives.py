@@ -105,3 +105,62 @@ def test_a_corrupt_download_is_one_clear_line(tmp_path: Path) -> None:
     archive.write_bytes(b"PK\x03\x04 this is not really a zip")
     with pytest.raises(SubmissionError, match=r"not a readable zip .* — unzip it yourself and pass the folder"):
         discover(archive, EXERCISES)
+
+
+def _bomb(path: Path, member: str, size: int) -> Path:
+    """A zip of one file of `size` zero bytes: a few hundred KB on disk."""
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z,
+        z.open(member, "w", force_zip64=True) as out,
+    ):
+        block = bytes(1 << 20)
+        for _ in range(size >> 20):
+            out.write(block)
+    return path
+
+
+def _unzipped(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts every byte read out of any zip member: what extraction wrote, whatever code did it."""
+    seen = [0]
+    read = zipfile.ZipExtFile.read
+
+    def counting(self: zipfile.ZipExtFile, n: int = -1) -> bytes:
+        data = read(self, n)
+        seen[0] += len(data)
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting)
+    return seen
+
+
+def test_many_small_bombs_of_one_student_share_one_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four 240 MiB bombs of a few hundred KB each, every one under the per-archive cap: they once wrote 975 MiB
+    to the temporary folder. Now the student's zips share one budget, and the batch has its own."""
+    bomb = _bomb(tmp_path / "bomb.zip", "ex1.py", 240 << 20)
+    assert bomb.stat().st_size < 1 << 20
+    folder = tmp_path / "class" / "mallory"
+    folder.mkdir(parents=True)
+    for i in range(4):
+        (folder / f"part{i}.zip").write_bytes(bomb.read_bytes())
+    (tmp_path / "class" / "alice").mkdir()
+    (tmp_path / "class" / "alice" / "ex1.py").write_text("print(1)\n")
+    seen = _unzipped(monkeypatch)
+    notes: list[str] = []
+    cells = {(c.student, c.exercise.id): c for c in discover(tmp_path / "class", [resolve("ex1")], notes=notes)}
+    assert seen[0] <= grader.archives.STUDENT_BYTES + (1 << 16), seen[0] >> 20  # one student's budget at most
+    assert len(notes) == 4 and all("in one student's zips together" in n for n in notes), notes
+    assert cells[("mallory", "ex1_fork")].found is None and cells[("alice", "ex1_fork")].found is not None
+
+
+def test_the_batch_has_one_budget_for_every_student(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grader.archives, "BATCH_BYTES", 20 << 20)
+    bomb = _bomb(tmp_path / "bomb.zip", "ex1.py", 8 << 20)  # each student's is under their own budget
+    for name in ("s1", "s2", "s3", "s4"):
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "work.zip").write_bytes(bomb.read_bytes())
+    seen = _unzipped(monkeypatch)
+    notes: list[str] = []
+    cells = discover(tmp_path / "class", [resolve("ex1")], notes=notes)
+    assert seen[0] <= (20 << 20) + (1 << 16)
+    assert [c.student for c in cells if c.found] == ["s1", "s2"]
+    assert len(notes) == 2 and all("unzipped in one batch" in n for n in notes), notes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import shutil
@@ -13,12 +14,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 import xmlschema
+import xunitparser  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped]
 from junitparser import JUnitXml
 
 from grader.catalog import resolve
 from grader.ci import exit_code
 from grader.ci_templates import write
 from grader.grading import rejected
+from grader.report import CheckResult, Report
+from grader.reports import junit
 
 from .conftest import ROOT, SUBMISSIONS
 
@@ -108,25 +113,88 @@ def test_missing_file_is_a_failing_result() -> None:
 
 
 def test_init_ci_writes_each_target(tmp_path: Path) -> None:
-    import yaml  # type: ignore[import-untyped]
-
-    (gh,) = write("github", tmp_path, install="grade")
+    spec = "git+https://example.org/course/grader.git@v1"
+    (gh,) = write("github", tmp_path, install=spec)
     flow = yaml.safe_load(gh.read_text())
-    steps = flow["jobs"]["grade"]["steps"]
+    steps = flow["jobs"]["run-autograding-tests"]["steps"]
     grade_step = next(s for s in steps if s.get("id") == "grade")
-    assert "grade ci --junit" in grade_step["run"] and "--classroom" in grade_step["run"]
+    assert "-m grader ci --junit" in grade_step["run"] and "--classroom" in grade_step["run"]
     reporter = next(s for s in steps if "autograding-grading-reporter" in s.get("uses", ""))
     assert reporter["with"]["runners"] == "grade" and "steps.grade.outputs.result" in reporter["env"]["GRADE_RESULTS"]
-    (gl,) = write("gitlab", tmp_path, install="grade")
+    (gl,) = write("gitlab", tmp_path, install=spec)
     job = yaml.safe_load(gl.read_text())["grade"]
-    assert job["artifacts"]["reports"]["junit"] == "grade-junit.xml" and "--junit grade-junit.xml" in job["script"][0]
+    assert job["artifacts"]["reports"]["junit"] == "grade-junit.xml"
+    assert '--junit "$CI_PROJECT_DIR/grade-junit.xml"' in job["script"][-1]
+    assert any(spec in line for line in job["before_script"])
+
+
+def test_init_ci_installs_the_course_wheels_by_path(tmp_path: Path) -> None:
+    """No --install: the grader's wheel and its dependencies' wheels go into the repository, and the job
+    installs them by path with no index — nothing is looked up by name."""
+    flow_path, folder = write("github", tmp_path)
+    own = sorted(folder.glob("grade_autograder-*-py3-none-any.whl"))
+    assert len(own) == 1 and any(folder.glob("pydantic_core-*-cp311-*.whl"))
+    steps = yaml.safe_load(flow_path.read_text())["jobs"]["run-autograding-tests"]["steps"]
+    install = next(s["run"] for s in steps if "pip install" in s.get("run", ""))
+    assert (
+        f'--no-index --find-links "$GITHUB_WORKSPACE/.grade/wheels" "$GITHUB_WORKSPACE/.grade/wheels/{own[0].name}"'
+        in install
+    )
+    # the job's install line, run here into a fresh target folder: offline, from the repository alone
+    target = tmp_path / "site"
+    cmd = install.strip().replace("$GITHUB_WORKSPACE", str(tmp_path)).replace("--quiet", f"--quiet --target {target}")
+    cmd = cmd.replace("python ", f"{sys.executable} ", 1)
+    res = subprocess.run(
+        cmd,
+        shell=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PIP_CONFIG_FILE": "/dev/null", "PIP_FIND_LINKS": ""},
+    )
+    assert res.returncode == 0, res.stderr
+    assert (target / "grader" / "cli.py").is_file() and (target / "typer").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [("grade", "another project"), ("grade==0.1.0", "another project"), ("a\nb", "one line")],
+)
+def test_init_ci_refuses_an_install_line_that_cannot_be_ours(tmp_path: Path, spec: str, problem: str) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "grader", "init-ci", "github", "--out", str(tmp_path), "--install", spec],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2 and problem in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not (tmp_path / ".github").exists()
+
+
+def test_junit_read_by_xunitparser() -> None:
+    """xunitparser merges every suite's properties into one map and asserts each name is new; a failure reads
+    `type: message`, so the message must not start with the status again."""
+    check = CheckResult(id="c", title="t", passed=False, score=0, max_score=1, message="main still running")
+    reports = [
+        Report(grader_version="0", exercise=ex, status=st, score=0, max_score=1, checks=[check], duration_s=0.1,
+               reason="time limit of 8s reached" if st == "timeout" else None, submission=f"exercises/{ex}/solution.py")
+        for ex, st in (("ex1_fork", "failed"), ("ex2_process", "timeout"))
+    ]  # fmt: skip
+    suite, result = xunitparser.parse(io.StringIO(junit.render(reports)))
+    assert suite.properties == {
+        "ex1_fork.submission": "exercises/ex1_fork/solution.py",
+        "ex1_fork.score": "0/1",
+        "ex2_process.submission": "exercises/ex2_process/solution.py",
+        "ex2_process.score": "0/1",
+    }
+    (error,) = [case for case in suite if case.errored]
+    assert error.alltext.startswith("timeout: time limit of 8s reached — main still running"), error.alltext
+    assert len(result.failures) == 1 and len(result.errors) == 1
 
 
 @pytest.mark.parametrize(("target", "schema"), [("github", "github-workflows"), ("gitlab", "gitlab-ci")])
 def test_init_ci_files_follow_the_platforms_schema(tmp_path: Path, target: str, schema: str) -> None:
     """Each written file validates against the schema its platform publishes (vendored by check-jsonschema:
     GitLab's own CI schema, SchemaStore's GitHub workflow schema); a broken copy is refused, so the check bites."""
-    (path,) = write(target, tmp_path, install="grade")
+    (path,) = write(target, tmp_path, install="git+https://example.org/course/grader.git@v1")
     cmd = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", f"vendor.{schema}"]
     good = subprocess.run([*cmd, str(path)], capture_output=True, text=True)
     assert good.returncode == 0, good.stdout + good.stderr

@@ -153,3 +153,22 @@ def test_clean_removes_stale_temporary_folders_only(tmp_path: Path) -> None:
     (tmp_path / "grade-none-link").symlink_to(other)
     assert remove_stale_folders(root=tmp_path) == 1
     assert not old.exists() and fresh.exists() and other.exists()  # in use, or not ours
+
+
+def _modules_after(*argv: str) -> set[str]:
+    """The modules a `grade` command line has imported once it is done (run in a fresh interpreter)."""
+    code = (
+        "import sys\nsys.argv = ['grade', *sys.argv[1:]]\nimport grader.cli as cli\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\nprint(' '.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split("\n")[-2].split())
+
+
+def test_version_and_list_import_only_what_they_need() -> None:
+    """`grade --version` answers at once: typer and nothing heavy (bench/bench_cli.py prints the timings)."""
+    heavy = {"rich", "pydantic", "pydantic_settings", "docker", "grader.exercises", "grader.settings", "asyncio"}
+    assert not _modules_after("--version") & heavy
+    # typer itself validates a command's parameters with pydantic; rich and docker stay out
+    assert not _modules_after("list") & {"rich", "docker"}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -11,6 +13,7 @@ import pytest
 
 from grader.commands import doctor
 from grader.image import seccomp
+from grader.sandbox.docker import DockerSandbox
 from grader.settings import Settings
 
 from .conftest import ROOT
@@ -53,12 +56,16 @@ def test_doctor_fails_loudly_without_the_image() -> None:
 
 
 def test_doctor_notices_a_profile_that_lets_clone_untraced_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A seccomp profile without the CLONE_UNTRACED refusal is a missing protection, found by the probe."""
+    """A seccomp profile without the CLONE_UNTRACED refusal is a missing protection, found by the probe once
+    the launcher's own filter (the second layer, which refuses it too) is off; with it on, it still holds."""
     weak = seccomp.profile()
     rules = weak["syscalls"]
     assert isinstance(rules, list)
     weak["syscalls"] = [r for r in rules if not any(a["value"] == 0x00800000 for a in r.get("args", []))]
     monkeypatch.setattr("grader.sandbox.docker.profile_json", lambda: json.dumps(weak))
+    held = {f.name: f for f in doctor.diagnose(Settings())}
+    assert held["seccomp"].ok, held["seccomp"].detail
+    monkeypatch.setattr(DockerSandbox, "config_overrides", {"student_filter": False})
     findings = {f.name: f for f in doctor.diagnose(Settings())}
     assert not findings["seccomp"].ok and "clone(CLONE_UNTRACED) errno 0" in findings["seccomp"].detail
     assert findings["engine"].ok and findings["tracer"].ok
@@ -77,6 +84,24 @@ def test_doctor_notices_a_profile_that_lets_vsock_through(monkeypatch: pytest.Mo
     assert isinstance(rules, list)
     weak["syscalls"] = [r for r in rules if r["names"] != ["socket"]]
     monkeypatch.setattr("grader.sandbox.docker.profile_json", lambda: json.dumps(weak))
+    monkeypatch.setattr(DockerSandbox, "config_overrides", {"student_filter": False})
     findings = {f.name: f for f in doctor.diagnose(Settings())}
     assert not findings["network"].ok and "AF_VSOCK socket OPEN" in findings["network"].detail
-    assert findings["seccomp"].ok and findings["engine"].ok
+    assert "a filter of its own errno 0" in findings["seccomp"].detail and findings["engine"].ok  # the layer is off
+
+
+def test_the_probe_uses_each_architectures_own_system_call_numbers() -> None:
+    """x86-64's numbers on arm64 (Docker on Apple silicon) would call other system calls and report a
+    protection missing (or present) by mistake."""
+    source = doctor.probe_source().decode()
+    table = re.search(r"^NR = (.*)$", source, re.M)
+    assert table is not None and not re.search(r"syscall\(\d", source), "a system call number is written in"
+    numbers = ast.literal_eval(table.group(1))
+    assert numbers["x86_64"] == {"exit": 60, "clone": 56, "clone3": 435, "seccomp": 317}
+    assert numbers["aarch64"] == {"exit": 93, "clone": 220, "clone3": 435, "seccomp": 277}
+
+
+def test_capabilities_are_named() -> None:
+    assert doctor.capability_names("00000000000000c0") == "SETGID, SETUID"
+    assert doctor.capability_names("0000000000080000") == "SYS_PTRACE"
+    assert doctor.capability_names("0") == "none"

@@ -31,8 +31,8 @@ def _row(student: str, ex_id: str, status: str) -> Row:
         CheckResult(
             id=c.id,
             title=c.title,
-            passed=status == "passed" or i > 0,
-            score=c.points if status == "passed" or i > 0 else 0,
+            passed=status == "passed" or (i > 0 and status != "error"),  # an error counts no check
+            score=c.points if status == "passed" or (i > 0 and status != "error") else 0,
             max_score=c.points,
             message=f"observed {c.id} `x`",
         )
@@ -147,7 +147,7 @@ def test_feedback_markdown(store: Store, tmp_path: Path) -> None:
     assert sorted(p.name for p in paths) == sorted(f"{s}.md" for s in STATUSES)
     bob = (tmp_path / "fb" / "bob.md").read_text()
     assert "# Feedback for bob" in bob and "✘" in bob and "observed" in bob
-    assert "````\nhello ``` world\n````" in bob  # the fence outgrows the back-ticks in the output
+    assert "````text\nhello ``` world\n````" in bob  # the fence outgrows the back-ticks in the output
     assert "No file for this exercise" in (tmp_path / "fb" / "erin.md").read_text()
 
 

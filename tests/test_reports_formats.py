@@ -15,6 +15,8 @@ import xmlschema
 from junitparser import Error, Failure, JUnitXml
 from tap.parser import Parser
 
+from grader.catalog import resolve
+from grader.grading import settle
 from grader.report import CheckResult, Report
 from grader.reports import check_scores, classroom, github, gradescope, junit, tap
 
@@ -25,11 +27,17 @@ HOSTILE = "50% done\r\n::error file=x.py::forged\n::set-output name=result::0\n%
 def _report(exercise: str, status: str, passed: list[bool], *, output: str = "", reason: str | None = None) -> Report:
     checks = [
         CheckResult(
-            id=f"c{i}", title=f"check {i}", passed=p, score=2 if p else 0, max_score=2, message=f"saw {i}: {HOSTILE}"
+            id=f"c{i}",
+            title=f"check {i}",
+            passed=p,
+            score=2 if p else 0,
+            max_score=2,
+            message=f"saw {i}: {HOSTILE}",
         )
         for i, p in enumerate(passed)
     ]
-    score = sum(c.score for c in checks) if status in ("passed", "failed") else (0 if status == "error" else 2)
+    checks = settle(resolve(exercise), status, reason, checks)  # as judge() makes them: the points add up
+    score = sum(c.score for c in checks)
     return Report(
         grader_version="0",
         exercise=exercise,
@@ -62,7 +70,7 @@ def test_junit_parses_and_validates_against_junit10(tmp_path: Path, reports: lis
     suites = {s.name: s for s in JUnitXml.fromfile(str(path))}
     assert list(suites) == ["ex1_fork", "ex2_process", "ex3_pool", "ex4_subprocess"]
     assert (suites["ex2_process"].tests, suites["ex2_process"].failures, suites["ex2_process"].errors) == (3, 2, 0)
-    assert (suites["ex3_pool"].failures, suites["ex3_pool"].errors) == (0, 1)
+    assert (suites["ex3_pool"].failures, suites["ex3_pool"].errors) == (0, 2)
     cases = {c.name: c for c in suites["ex2_process"]}
     failure = cases["c1: check 1"].result[0]
     assert isinstance(failure, Failure) and failure.message.startswith("saw 1: 50% done")
@@ -78,7 +86,7 @@ def test_gradescope_results_follow_the_schema_and_add_up(reports: list[Report]) 
     assert len(data["tests"]) == 10 and all(t["visibility"] == "visible" for t in data["tests"])
     assert "null" not in json.dumps(data)
     timeout = [t for t in data["tests"] if t["name"].startswith("ex4")]
-    assert [t["score"] for t in timeout] == [2, 0, 0] and timeout[1]["status"] == "failed"
+    assert [t["score"] for t in timeout] == [2, 2, 0] and timeout[2]["status"] == "failed"
 
 
 def test_classroom_result_decodes_to_the_reporter_payload(tmp_path: Path, reports: list[Report]) -> None:
@@ -109,7 +117,7 @@ def test_tap14_parses(reports: list[Report]) -> None:
 
 def test_check_scores_match_the_report() -> None:
     r = _report("ex4_subprocess", "timeout", [True, True, True])
-    assert sum(check_scores(r)) == r.score == 2
+    assert sum(check_scores(r)) == r.score == 4
 
 
 def _commands(lines: list[str]) -> list[str]:

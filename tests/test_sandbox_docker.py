@@ -19,7 +19,7 @@ import pytest
 from grader.catalog import resolve
 from grader.grading import judge
 from grader.image import seccomp
-from grader.sandbox.base import IMAGE_UID, RunOutcome, RunRequest
+from grader.sandbox.base import IMAGE_UIDS, RunOutcome, RunRequest
 from grader.sandbox.docker import DockerSandbox
 from grader.settings import Settings
 
@@ -67,7 +67,7 @@ def test_limits_are_the_configured_ones() -> None:
     assert seen["memsw"][0] in ("-", str(200 << 20)) and seen["memsw"][1] in ("-", "0"), seen  # no swap on top
     assert seen["cpu"][0] == "50000" or seen["cpu"][1] == "50000", seen
     assert seen["tmp"] == [str(8 << 20), "500"], seen
-    assert seen["uid"] == [str(IMAGE_UID)] * 2, seen
+    assert seen["uid"][0] == seen["uid"][1] and int(seen["uid"][0]) in IMAGE_UIDS, seen
     assert seen["status"][0] == "['0000000000000000',", seen  # the student holds no capability at all
 
 
@@ -83,10 +83,12 @@ def test_clone_untraced_is_refused_and_clone3_is_enosys(sandbox) -> None:  # typ
 
 
 @docker_test
-def test_an_untraced_child_makes_the_run_an_error() -> None:
-    """With the CLONE_UNTRACED refusal taken out of the profile, the hidden child is caught anyway."""
+def test_an_untraced_child_makes_the_run_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the CLONE_UNTRACED refusal taken out of the profile and the launcher's filter, the hidden child is
+    caught anyway."""
     s = Settings(timeout_s=5)
     weak = DockerSandbox(s)
+    monkeypatch.setattr(weak, "config_overrides", {"student_filter": False})
     profile = seccomp.profile()
     rules = profile["syscalls"]
     assert isinstance(rules, list)
@@ -108,9 +110,9 @@ def test_a_container_that_outlives_its_margin_is_killed_and_removed() -> None:
     class Stubborn(DockerSandbox):
         """Its entrypoint is told 60 s while the engine-side deadline is 1.5 s: it cannot end by itself in time."""
 
-        def _create(self, request: RunRequest) -> object:
+        def _create(self, request: RunRequest, uid: int) -> object:
             patient = request.settings.model_copy(update={"timeout_s": 60.0})
-            return super()._create(request.model_copy(update={"settings": patient}))
+            return super()._create(request.model_copy(update={"settings": patient}), uid)
 
     s = Settings(timeout_s=1, start_margin_s=0.5)
     sb = Stubborn(s)
@@ -185,12 +187,17 @@ GOOD = (
     [
         (GOOD.rsplit("10 1.6", 1)[0], {}, "the trace has no end for the main process 10"),
         (GOOD[:-30], {}, "truncated"),
-        (GOOD, {"stderr": b"strace: ptrace(PTRACE_SEIZE, 12): Operation not permitted\n"}, "the tracer failed"),
+        (GOOD, {"tracer_stderr": "strace: ptrace(PTRACE_SEIZE, 12): Operation not permitted\n"}, "the tracer failed"),
         (GOOD, {"trace_truncated": True}, "too much activity"),
         (GOOD, {"untraced": [12]}, "untraced: processes 12"),
         (GOOD.replace("flags=CLONE_CHILD_CLEARTID", "flags=CLONE_UNTRACED|CLONE_CHILD_CLEARTID"), {}, "untraced: "),
         (GOOD, {"kill_reason": "untraced"}, "untraced: "),
         (GOOD, {"infra_error": "the Docker engine failed during the run: gone"}, "the Docker engine failed"),
+        (
+            GOOD + "12 1.7 exit_group(0) = ?\n12 1.8 +++ exited with 0 +++\n",
+            {},
+            "12 is in the trace but not its creation",
+        ),
     ],
     ids=[
         "no-exit-line",
@@ -201,6 +208,7 @@ GOOD = (
         "untraced-clone",
         "pipe-held",
         "engine",
+        "hidden-creation",
     ],
 )
 def test_the_judge_fails_closed(trace: str, fields: dict[str, object], reason: str) -> None:
@@ -223,3 +231,100 @@ def test_a_kill_of_its_own_group_is_not_an_oom() -> None:
     unsent = _outcome(trace.replace("kill(0, SIGKILL <unfinished ...>", "getpid() = 10"))
     oom = judge(resolve("ex1"), unsent, Settings())
     assert oom.status == "error" and oom.reason and oom.reason.startswith("memory limit"), oom.reason
+
+
+@docker_test
+def test_a_launcher_that_cannot_start_the_program_is_the_graders_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The launcher reports on the tracer's stderr, never the student's; the run is an error, not a 0 for the code."""
+    s = Settings(timeout_s=5)
+    box = DockerSandbox(s)
+    monkeypatch.setattr(box, "config_overrides", {"python": "/nonexistent/python3"})
+    out = box.run(RunRequest(source=(ROOT / "solutions" / "ex1_fork.py").read_bytes(), settings=s, dns=False))
+    assert "grade: cannot start the program as the student" in out.tracer_stderr, out.tracer_stderr
+    assert out.stderr == b"" and out.trace == ""  # nothing of the launcher's is taken for the program's
+    report = judge(resolve("ex1"), out, s)
+    assert report.status == "error" and report.reason and report.reason.startswith("the tracer failed (grade: ")
+
+
+@docker_test
+def test_the_student_sees_what_it_saw_under_strace_u(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Launched as root and dropped inside the trace, the program still starts as before: its exec is the
+    trace's first line with readable arguments, fds 0-2 only, its stderr lines are stderr lines."""
+    probe = (
+        b"import os, sys\nprint(sorted(os.listdir('/proc/self/fd')), os.getuid(), os.getgroups())\n"
+        b"print('E', file=sys.stderr)\n"
+    )
+    s = Settings(timeout_s=5)
+    out = sandbox.run(RunRequest(source=probe, settings=s, dns=False))
+    fds, uid, groups = out.stdout.decode().split("\n")[0].rsplit(" ", 2)
+    assert (fds, groups) == ("['0', '1', '2', '3']", "[]") and int(uid) in IMAGE_UIDS, out.stdout  # 3: listdir's
+    assert out.stderr == b"E\n" and out.tracer_stderr == ""
+    report = judge(resolve("ex1"), out, s)
+    main = report.tree.main if report.tree else None
+    assert main is not None and [(e.path, e.argv[1:], e.ok) for e in main.execs] == [
+        (main.execs[0].path, ["/submission/solution.py"], True)
+    ], main.execs
+    assert main.execs[0].path.endswith("/python3")
+    assert [(ln.stream, ln.text) for ln in report.tree.lines if ln.stream == "stderr"] == [("stderr", "E")]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
+def test_the_launchers_filter_is_well_formed_on_each_architecture(machine: str) -> None:
+    from grader.image.as_student import ALLOW, SYSCALLS, program
+
+    insns = program(machine)
+    assert insns[1][3] == SYSCALLS[machine]["audit_arch"]  # the architecture is checked before any number
+    jumps = [(i, jt, jf) for i, (code, jt, jf, _) in enumerate(insns) if code != 0x06]
+    assert all(0 <= jt < 256 and 0 <= jf < 256 and i + 1 + max(jt, jf) < len(insns) for i, jt, jf in jumps)
+    assert insns[-1][0] == 0x06 and any(k == ALLOW for code, _, _, k in insns if code == 0x06)
+
+
+@docker_test
+def test_the_run_sees_nothing_of_the_hosts_paths(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """mountinfo showed the grader's checkout (a bind-mounted resolv.conf) and the hostname the container id."""
+    probe = b"import socket\nprint(open('/proc/self/mountinfo').read())\nprint('HOST', socket.gethostname())\n"
+    s = Settings(timeout_s=5)
+    out = sandbox.run(RunRequest(source=probe, settings=s, dns=False))
+    text = out.stdout.decode()
+    assert "HOST grade" in text and str(ROOT) not in text and "/grader/image" not in text, text
+    assert (sandbox.last_container or "")[:12] not in text.split("HOST")[1]
+
+
+@docker_test
+def test_concurrent_runs_have_distinct_uids(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """The kernel's per-uid limits are machine-wide: runs at the same time must not share the student's uid."""
+    import threading
+
+    probe = b"import os, pwd, time\nprint(os.getuid(), pwd.getpwuid(os.getuid()).pw_name)\ntime.sleep(1.5)\n"
+    s = Settings(timeout_s=8)
+    seen: list[str] = []
+
+    def one() -> None:
+        seen.append(sandbox.run(RunRequest(source=probe, settings=s, dns=False)).stdout.decode().strip())
+
+    runs = [threading.Thread(target=one) for _ in range(3)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    uids = [line.split()[0] for line in seen]
+    assert len(set(uids)) == 3 and all(int(u) in IMAGE_UIDS for u in uids), seen
+    assert all(line.split()[1] == "student" for line in seen), seen  # every uid of the pool is `student`
+
+
+def test_the_launchers_lines_are_cut_from_the_trace() -> None:
+    from grader.image.entrypoint import without_launcher
+
+    launcher = (
+        b'7 1.0 execve("/usr/bin/python3", ["python3", "-I", "-S", "/opt/grade/as_student.py"], 0x1 /* 7 vars */) = 0\n'
+        b"7 1.1 prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) = 0\n"
+        b"7 1.2 dup2(5, 2) = 2\n"
+    )
+    student = (
+        b'7 1.3 execve("/usr/bin/python3", ["/usr/bin/python3", "/s.py"], 0x1 /* 7 vars */) = 0\n'
+        b"7 1.4 +++ exited with 0 +++\n"
+    )
+    assert without_launcher(launcher + student) == student
+    failed = b'7 1.3 execve("/nope", ["/nope", "/s.py"], 0x1 /* 7 vars */) = -1 ENOENT (No such file or directory)\n'
+    assert without_launcher(launcher + failed + b"7 1.4 +++ exited with 127 +++\n") == b""  # the program never ran
+    assert without_launcher(launcher) == b"" and without_launcher(b"") == b""

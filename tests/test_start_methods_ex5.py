@@ -1,11 +1,15 @@
-"""ex5 under every multiprocessing start method: the reference passes, and the forkserver's grandchildren
-still count as main's two processes."""
+"""ex5 under every multiprocessing start method: the reference passes, the forkserver's grandchildren
+still count as main's two processes, and every must-pass and must-fail case keeps its verdict (the values are
+seen to travel through the Queue's pipe however the processes got it: inherited, passed to an exec, or sent
+to the forkserver)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from .conftest import ROOT, GradeFile, failing
+from .conftest import ROOT, SUBMISSIONS, GradeFile, failing
 
 pytestmark = pytest.mark.docker
 
@@ -26,3 +30,14 @@ def test_reference_passes_under_every_start_method(grade_file: GradeFile, method
         assert all(p.parent != main for p in workers)
     else:
         assert all(p.parent == main for p in workers)
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+@pytest.mark.parametrize("path", sorted(SUBMISSIONS.glob("ex5_queue/*.py")), ids=lambda p: p.stem)
+def test_same_verdict_under_start_method(grade_file: GradeFile, path: Path, method: str) -> None:
+    report = grade_file("ex5_queue", path, start_method=method)
+    why = (method, failing(report), report.reason, [c.message for c in report.checks if not c.passed])
+    if path.name.startswith("pass__"):
+        assert report.status == "passed", why
+    else:
+        assert path.name.split("__")[1] in failing(report), why

@@ -107,3 +107,36 @@ def test_other_format_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="another version"):
         Store(path)
+
+
+def test_a_flood_of_lines_does_not_make_a_huge_row(tmp_path: Path) -> None:
+    """700,000 lines once made an 84 MB row: the stored report keeps its checks and capped output, and the
+    process tree only while it is small."""
+    from grader.batch import STORED_TREE_BYTES, stored
+    from grader.report import CheckResult, Report
+    from grader.tree import Line, Tree
+
+    def report(lines: int) -> Report:
+        tree = Tree(root=1, lines=[Line(pid=1, t=float(i), stream="stdout", text="x" * 40) for i in range(lines)])
+        check = CheckResult(id="c", title="c", passed=True, score=1, max_score=1, message="saw it")
+        return Report(
+            grader_version="0",
+            exercise="ex1_fork",
+            status="passed",
+            score=1,
+            max_score=1,
+            checks=[check],
+            output="x" * (1 << 20),
+            duration_s=0.6,
+            tree=tree,
+        )
+
+    big, small = report(200_000), report(10)
+    assert len(big.model_dump_json()) > 10 << 20
+    kept = Report.model_validate_json(stored(big))
+    assert kept.tree is None and kept.checks == big.checks and kept.output == big.output
+    assert len(stored(big)) < len(big.output) + STORED_TREE_BYTES
+    assert Report.model_validate_json(stored(small)).tree == small.tree  # a small tree is kept
+    store = Store(tmp_path / "g.sqlite")
+    store.put(row(report=stored(big)))
+    assert (tmp_path / "g.sqlite").stat().st_size + (tmp_path / "g.sqlite-wal").stat().st_size < 4 << 20

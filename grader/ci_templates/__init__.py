@@ -1,30 +1,37 @@
-"""Ready-made CI set-ups that `grade init-ci` writes: a GitHub workflow, a GitLab job, a Gradescope bundle."""
+"""Ready-made CI set-ups that `grade init-ci` writes: a GitHub Classroom workflow, a GitLab job, a Gradescope
+bundle — each installing the grader from what it knows: the course's own wheels, or an explicit pip spec."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import re
+import shlex
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from grader import __version__
 from grader.errors import GraderError
 
 HERE = Path(__file__).resolve().parent
 TARGETS = ("github", "gitlab", "gradescope")
-# What the bundle's setup.sh unpacks: the runtime dependencies, as wheels for CPython 3.11 on x86-64 Linux.
-WHEEL_TARGET = [
-    "--only-binary=:all:",
-    "--python-version",
-    "3.11",
-    "--implementation",
-    "cp",
-    "--platform",
-    "manylinux2014_x86_64",
-    "--platform",
-    "manylinux_2_28_x86_64",
-]
+# This project's distribution name on an index: `grade` there belongs to another project.
+DISTRIBUTION = "grade-autograder"
+# Where `init-ci github|gitlab` drops the wheels in the course repository, and the job's variable naming its root.
+WHEELS = ".grade/wheels"
+ROOT_VARIABLE = {"github": "GITHUB_WORKSPACE", "gitlab": "CI_PROJECT_DIR"}
+# The interpreters the wheels are for: CPython on x86-64 Linux; 3.11 is the jobs' Python and Debian 12's and
+# Ubuntu 22.04's python3.11, 3.12 is Ubuntu 24.04's python3.
+PYTHONS = {"github": ("3.11",), "gitlab": ("3.11",), "gradescope": ("3.11", "3.12")}
+PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64"]
+# Names pip would fetch from an index for someone else's project (PyPI's `grade`).
+NOT_OURS = re.compile(r"^\s*grade\s*(\[.*\])?\s*([=<>!~;@].*)?$", re.I)
+NO_SPEC = (
+    "cannot write an install line: this grader is not a source checkout to build its wheel from — "
+    "pass --install with a wheel file, a git URL (git+https://…) or a folder"
+)
 
 
 def _fill(name: str, install: str) -> str:
@@ -36,36 +43,67 @@ def _project() -> Path | None:
     return root if (root / "pyproject.toml").is_file() else None
 
 
-def dependencies() -> list[str]:
-    from importlib.metadata import requires
+def _pip(*args: str) -> None:
+    res = subprocess.run(
+        [sys.executable, "-I", "-m", "pip", "--disable-pip-version-check", "-q", *args], capture_output=True, text=True
+    )
+    if res.returncode:
+        tail = (res.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise GraderError(f"cannot collect the grader's wheels: {tail} — check pip's index, or pass --no-wheels")
 
-    return [r.split(";")[0].strip() for r in requires("grade") or [] if "extra ==" not in r]
+
+def checked(spec: str) -> str:
+    """An explicit --install spec, refused when it names PyPI's `grade` (another project) or spans lines."""
+    if not spec.strip() or any(ch in spec for ch in "\r\n\0"):
+        raise GraderError("--install must be one pip requirement on one line — a wheel file, a git URL or a folder")
+    if NOT_OURS.match(spec):
+        raise GraderError(
+            f"--install {spec!r} would install PyPI's `grade`, another project — pass this grader's wheel file, "
+            f"a git URL or a folder (its distribution is {DISTRIBUTION}, not published on an index)"
+        )
+    return spec
 
 
-def wheels(dest: Path) -> list[Path]:
-    """The grader's wheel and its dependencies' wheels, from the package index pip already uses."""
+def grader_wheel(dest: Path, spec: str | None) -> Path:
+    """The grader's own wheel in `dest`, built from `spec` or else from this source checkout."""
+    source = spec or (str(_project()) if _project() is not None else None)
+    if source is None:
+        raise GraderError(NO_SPEC)
     dest.mkdir(parents=True, exist_ok=True)
-    project = _project()
-    if project is None:
-        raise GraderError("no grader source tree to build a wheel from — run init-ci from a `pip install -e` checkout")
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    steps = [
-        [*pip, "wheel", "--no-deps", "-w", str(dest), str(project)],
-        [*pip, "download", "-d", str(dest), *WHEEL_TARGET, *dependencies()],
-    ]
-    for cmd in steps:
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode:
-            tail = (res.stderr.strip().splitlines() or ["pip failed"])[-1]
-            raise GraderError(f"cannot collect the grader's wheels: {tail} — check pip's index, or pass --no-wheels")
-    return sorted(dest.glob("*.whl"))
+    # pip builds a checkout in place (build/, *.egg-info): two builds of one checkout at once break each other
+    lock = Path(tempfile.gettempdir()) / f"grade-wheel-{hashlib.sha256(source.encode()).hexdigest()[:12]}.lock"
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        _pip("wheel", "--no-deps", "-w", str(dest), source)
+    found = sorted(dest.glob("grade_autograder-*.whl"))
+    if not found:
+        raise GraderError(f"{source} built no {DISTRIBUTION} wheel — pass this grader's wheel, git URL or folder")
+    return found[-1]
 
 
-def gradescope_zip(out: Path, *, install: str, bundle_wheels: bool = True) -> Path:
+def wheels(dest: Path, *, spec: str | None = None, pythons: tuple[str, ...] = ("3.11",)) -> Path:
+    """The grader's wheel and its dependencies' wheels for `pythons` on x86-64 Linux, from the index pip already
+    uses; returns the grader's wheel."""
+    own = grader_wheel(dest, spec)
+    for version in pythons:
+        platforms = [arg for p in PLATFORMS for arg in ("--platform", p)]
+        _pip("download", "-d", str(dest), "--only-binary=:all:", "--implementation", "cp", "--python-version",
+             version, *platforms, str(own))  # fmt: skip
+    return own
+
+
+def gradescope_zip(out: Path, *, spec: str | None, bundle_wheels: bool = True) -> Path:
     """setup.sh and run_autograder at the zip's root, wheels/ beside them; returns the zip's path."""
     zpath = out / "grade-autograder.zip"
     with tempfile.TemporaryDirectory(prefix="grade-bundle-") as tmp:
-        found = wheels(Path(tmp)) if bundle_wheels else []
+        if bundle_wheels:
+            wheels(Path(tmp), spec=spec, pythons=PYTHONS["gradescope"])
+            install = "''"  # the wheels branch of setup.sh runs; its pip line never does
+        elif spec is not None:
+            install = shlex.quote(spec)
+        else:  # the course's own wheel in the bundle; its dependencies from the index at build time
+            install = shlex.quote("./dist/" + grader_wheel(Path(tmp) / "dist", None).name)
+        found = sorted(Path(tmp).rglob("*.whl"))
         with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
             for name in ("setup.sh", "run_autograder"):
                 info = zipfile.ZipInfo(name)
@@ -73,30 +111,43 @@ def gradescope_zip(out: Path, *, install: str, bundle_wheels: bool = True) -> Pa
                 info.compress_type = zipfile.ZIP_DEFLATED
                 z.writestr(info, _fill(f"gradescope/{name}", install))
             for w in found:
-                z.write(w, f"wheels/{w.name}")
+                z.write(w, w.relative_to(tmp).as_posix() if not bundle_wheels else f"wheels/{w.name}")
     return zpath
+
+
+def _install_line(target: str, out: Path, *, spec: str | None, bundle_wheels: bool) -> str:
+    """pip's arguments for a GitHub or GitLab job: the spec as given, or the wheels dropped into the repository
+    (the grader's, and its dependencies' unless --no-wheels), installed by path without an index."""
+    if spec is not None:
+        return shlex.quote(spec)
+    folder = out / WHEELS
+    if folder.exists():
+        for old in folder.glob("*.whl"):
+            old.unlink()
+    own = wheels(folder, pythons=PYTHONS[target]) if bundle_wheels else grader_wheel(folder, None)
+    root = f'"${ROOT_VARIABLE[target]}/{WHEELS}'
+    index = f'--no-index --find-links {root}" ' if bundle_wheels else ""
+    return f'{index}{root}/{own.name}"'
 
 
 def write(target: str, out: Path, *, install: str | None = None, bundle_wheels: bool = True) -> list[Path]:
     """Write the set-up for `target` under `out`; returns the files written."""
-    spec = install or f"grade=={__version__}"
-    if target == "github":
-        path = out / ".github" / "workflows" / "grade.yml"
+    spec = checked(install) if install is not None else None
+    if target in ("github", "gitlab"):
+        path = out / (".github/workflows/classroom.yml" if target == "github" else ".gitlab-ci.yml")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_fill("github.yml", spec))
-        return [path]
-    if target == "gitlab":
-        path = out / ".gitlab-ci.yml"
-        out.mkdir(parents=True, exist_ok=True)
-        path.write_text(_fill("gitlab-ci.yml", spec))
-        return [path]
+        line = _install_line(target, out, spec=spec, bundle_wheels=bundle_wheels)
+        path.write_text(_fill(f"{target}.yml" if target == "github" else "gitlab-ci.yml", line))
+        return [path, out / WHEELS] if spec is None else [path]
     if target == "gradescope":
         folder = out / "gradescope"
         folder.mkdir(parents=True, exist_ok=True)
+        bundle = gradescope_zip(out, spec=spec, bundle_wheels=bundle_wheels)
         written = []
-        for name in ("setup.sh", "run_autograder"):
-            (folder / name).write_text(_fill(f"gradescope/{name}", spec))
-            (folder / name).chmod(0o755)
-            written.append(folder / name)
-        return [*written, gradescope_zip(out, install=spec, bundle_wheels=bundle_wheels)]
+        with zipfile.ZipFile(bundle) as z:
+            for name in ("setup.sh", "run_autograder"):
+                (folder / name).write_bytes(z.read(name))
+                (folder / name).chmod(0o755)
+                written.append(folder / name)
+        return [*written, bundle]
     raise GraderError(f"unknown CI target {target!r} — use {', '.join(TARGETS)}")

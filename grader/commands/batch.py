@@ -1,23 +1,27 @@
-"""Instructor commands: `batch` grades a class folder; `export`, `feedback` and `report` read its database."""
+"""Instructor commands: `batch` grades a class folder; `export`, `feedback` and `report` read its database.
+
+Student-controlled text (ids, zip paths, reasons, retry causes) goes into rich markup only through
+`neutralise.markup`. What a command needs is imported when it runs: `export` needs no progress bar."""
 
 from __future__ import annotations
 
 import enum
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from grader.batch import Cell, Summary, default_jobs, discover, run_batch
-from grader.catalog import registry, resolve
 from grader.errors import GraderError
-from grader.store import Row, Store, open_existing
+from grader.neutralise import markup
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from grader.batch import Cell, Summary
+    from grader.store import Row
+
 DB = Annotated[Path, typer.Option("--db", help="the results database", dir_okay=False)]
 
 
@@ -59,14 +63,16 @@ class BarObserver:
         self.progress.update(self.task, counts=self._counts(), rate=rate)
 
     def retrying(self, cell: Cell, attempt: int, cause: str) -> None:
-        self.progress.console.print(f"[magenta]retry {attempt}[/] {cell.student} {cell.exercise.id}: {cause[:160]}")
+        self.progress.console.print(
+            f"[magenta]retry {attempt}[/] {markup(f'{cell.student} {cell.exercise.id}: {cause[:160]}')}"
+        )
 
 
 def _sandbox(settings: Any, jobs: int) -> Any:
     from grader.errors import EngineUnavailable
     from grader.sandbox import select
 
-    with err.status("preparing the sandbox…") as status:
+    with _console(stderr=True).status("preparing the sandbox…") as status:
         if settings.sandbox in ("docker", "auto"):
             from grader.sandbox.docker import DockerSandbox
 
@@ -76,6 +82,12 @@ def _sandbox(settings: Any, jobs: int) -> Any:
                 if settings.sandbox == "docker":
                     raise
         return select(settings.sandbox, settings, progress=status.update)
+
+
+def _console(*, stderr: bool = False) -> Console:
+    from grader.cli import console
+
+    return console(stderr=stderr)
 
 
 RULE_WORDS = {"course": "course layout", "flat": "flat names", "moodle": "Moodle names", "canvas": "Canvas names"}
@@ -101,7 +113,71 @@ def print_summary(summary: Summary, console: Console) -> None:
         f"{c['error']} error, {c['missing']} missing ({summary.skipped} resumed) in {summary.elapsed_s:.1f}s"
     )
     for row in summary.infra:
-        console.print(f"[magenta]infrastructure error[/] {row.student} {row.exercise}: {row.reason}")
+        console.print(f"[magenta]infrastructure error[/] {markup(f'{row.student} {row.exercise}: {row.reason}')}")
+
+
+def _progress(console: Console) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[dim]{task.fields[rate]}[/]"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[counts]}"),
+    )
+    return Progress(*columns, console=console)
+
+
+def grade_class(
+    submissions: Path, exercise_ids: list[str], *, jobs: int | None, db: Path, regrade: bool, timeout: float | None
+) -> int:
+    """`grade batch`: discover, grade with a progress bar, summarise; returns the exit code."""
+    from grader.batch import default_jobs, discover, run_batch
+    from grader.catalog import registry, resolve
+    from grader.cli import settings_from
+    from grader.store import Store
+
+    err = _console(stderr=True)
+    exercises = [resolve(e) for e in exercise_ids] if exercise_ids else list(registry().values())
+    store = Store(db)  # a damaged database stops us before anything runs
+    notes: list[str] = []
+    cells = discover(submissions, exercises, notes=notes)
+    err.print(markup(describe_found(cells)), highlight=False)
+    for note in notes:
+        err.print(f"[yellow]skipped[/] an unreadable zip: {markup(note)}", highlight=False)
+    settings = settings_from(timeout_s=timeout)
+    n = jobs or default_jobs()
+    sandbox = _sandbox(settings, n)
+    with _progress(err) as progress:
+        summary = run_batch(
+            cells,
+            store=store,
+            sandbox=sandbox,
+            settings=settings,
+            jobs=n,
+            regrade=regrade,
+            observer=BarObserver(progress),
+        )
+    store.close()
+    print_summary(summary, err)
+    if summary.interrupted:
+        err.print(
+            f"interrupted: removed {summary.removed} running container(s); finished results are kept in "
+            f"{markup(str(db))} — run the same command again to resume"
+        )
+        return 130
+    return 1 if summary.infra else 0
 
 
 def register(app: typer.Typer) -> None:
@@ -121,47 +197,7 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[float | None, typer.Option(help="wall-clock limit per run, in seconds")] = None,
     ) -> None:
         """Grade a class: every student's every exercise, resumable; exit 0 when all ran, 1 on infrastructure errors."""
-        from grader.cli import settings_from
-
-        exercises = [resolve(e) for e in exercise] if exercise else list(registry().values())
-        store = Store(db)  # a damaged database stops us before anything runs
-        notes: list[str] = []
-        cells = discover(submissions, exercises, notes=notes)
-        err.print(describe_found(cells), highlight=False)
-        for note in notes:
-            err.print(f"[yellow]skipped[/] an unreadable zip: {note}", highlight=False)
-        settings = settings_from(timeout_s=timeout)
-        n = jobs or default_jobs()
-        sandbox = _sandbox(settings, n)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("[dim]{task.fields[rate]}[/]"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
-        )
-        with Progress(*columns, console=err) as progress:
-            summary = run_batch(
-                cells,
-                store=store,
-                sandbox=sandbox,
-                settings=settings,
-                jobs=n,
-                regrade=regrade,
-                observer=BarObserver(progress),
-            )
-        store.close()
-        print_summary(summary, err)
-        if summary.interrupted:
-            err.print(
-                f"interrupted: removed {summary.removed} running container(s); finished results are kept in "
-                f"{db} — run the same command again to resume"
-            )
-            raise typer.Exit(130)
-        raise typer.Exit(1 if summary.infra else 0)
+        raise typer.Exit(grade_class(submissions, exercise or [], jobs=jobs, db=db, regrade=regrade, timeout=timeout))
 
     @app.command()
     def export(
@@ -172,6 +208,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export the grades for an LMS or a spreadsheet."""
         from grader.reports.gradebook import FORMATS, Book, Roster
+        from grader.store import open_existing
 
         store = open_existing(db)
         text = FORMATS[fmt.value](Book.of(store.rows()), Roster(roster) if roster else None)
@@ -179,7 +216,7 @@ def register(app: typer.Typer) -> None:
             print(text, end="")
         else:
             _write(out_file, text)
-            err.print(f"wrote {out_file}")
+            _console(stderr=True).print(f"wrote {markup(str(out_file))}")
 
     @app.command()
     def feedback(
@@ -190,9 +227,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write each student's feedback: every exercise's checks and messages, in markdown."""
         from grader.reports.feedback import write_all
+        from grader.store import open_existing
 
         paths = write_all(open_existing(db).rows(), out_dir)
-        err.print(f"wrote {len(paths)} feedback files to {out_dir}")
+        _console(stderr=True).print(f"wrote {len(paths)} feedback files to {markup(str(out_dir))}")
 
     @app.command()
     def report(
@@ -202,14 +240,15 @@ def register(app: typer.Typer) -> None:
         """The class at a glance: score distributions, the most failed checks, errors and timeouts."""
         from grader.reports.classview import render
         from grader.reports.gradebook import Book
+        from grader.store import open_existing
 
         book = Book.of(open_existing(db).rows())
-        render(book, out)
+        render(book, _console())
         if html is not None:
             from grader.reports.html import page
 
             _write(html, page(book))
-            err.print(f"wrote {html}")
+            _console(stderr=True).print(f"wrote {markup(str(html))}")
 
 
 def _write(path: Path, text: str) -> None:

@@ -14,8 +14,51 @@ from grader.report import Report
 
 
 def _summary_line(r: Report) -> str:
+    from grader.neutralise import one_line, workflow
+
+    # stderr is in the CI log too: the reason quotes the student, so it is one inert line
     line = f"{r.exercise:<16} {r.status:<8} {r.score:g}/{r.max_score:g}"
-    return line + (f"  {r.reason}" if r.reason else "")
+    return workflow(one_line(line + (f"  {r.reason}" if r.reason else "")))
+
+
+def _clean(text: str) -> str:
+    """One line, whatever a reason holds (engine messages carry newlines, a program's text carries escapes)."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Before any grading: an output that cannot be written is one clear line now, not a crash after the runs."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GraderError(f"cannot write {option} {path}: {e.strerror} — pick another path") from None
+    if path.is_dir():
+        raise GraderError(f"cannot write {option} {path}: it is a folder — pass a file path")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise GraderError(f"cannot write {option} {path}: permission denied — pick another path")
+
+
+def _write(path: Path, text: str, option: str) -> bool:
+    """Write one output; a failure is one line on stderr and the other outputs are still written."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"grade: error: cannot write {option} {path}: {e.strerror} — pick another path", file=sys.stderr)
+        return False
+    return True
+
+
+def _say_faults(reports: list[Report]) -> None:
+    """One line on stderr when the grader failed on any exercise: the run's exit 2 says it to the machine."""
+    from grader.ci import grader_faults
+
+    if faults := grader_faults(reports):
+        names = ", ".join(r.exercise for r in faults)
+        line = (
+            f"grade: infrastructure error: the grader could not judge {names} ({faults[0].reason}) — "
+            "not the submission's fault; publish no grade from this run (exit 2)"
+        )
+        print(_clean(line), file=sys.stderr)
 
 
 def run_ci(
@@ -45,19 +88,23 @@ def run_ci(
     if root is None:
         raise GraderError("not in a course checkout (no exercises/ folder here or above) — run grade ci from its root")
     chosen = selected(exercises)
+    for path, option in ((junit, "--junit"), (gradescope, "--gradescope")):
+        if path is not None:
+            _check_writable(path, option)
     settings = settings_from(timeout_s=timeout, sandbox=sandbox)
-    box = make_sandbox(settings)
+    box = make_sandbox(settings, ci=True)
     notice = getattr(box, "notice", None)  # already said on stderr; Gradescope shows it beside the results
     reports = grade_course(root, chosen, sandbox=box, settings=settings, jobs=jobs)
     for r in reports:  # plain lines on stderr: stdout may carry TAP or workflow commands
         print(_summary_line(r), file=sys.stderr)
     score, maximum = total(reports)
     print(f"total {score:g}/{maximum:g}", file=sys.stderr)
+    _say_faults(reports)
+    written = True
     if junit is not None:
-        junit.write_text(junit_fmt.render(reports), encoding="utf-8")
+        written &= _write(junit, junit_fmt.render(reports), "--junit")
     if gradescope is not None:
-        gradescope.parent.mkdir(parents=True, exist_ok=True)
-        gradescope.write_text(gradescope_fmt.render(reports, notice=notice), encoding="utf-8")
+        written &= _write(gradescope, gradescope_fmt.render(reports, notice=notice), "--gradescope")
     if tap:
         print(tap_fmt.render(reports), end="")
     if github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true":
@@ -65,7 +112,7 @@ def run_ci(
             print(line)
     if classroom and (result := classroom_fmt.write(reports)) is not None:
         print(result)
-    return exit_code(reports, min_score)
+    return exit_code(reports, min_score) if written else 2
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from grader.checks import (
     exits_zero,
     fail,
     main_prints,
+    mp_helper,
     names,
     nothing_left_running,
     ok,
@@ -32,14 +33,60 @@ def the_child(run: Run) -> Proc | None:
     return kids[0] if len(kids) == 1 else None
 
 
+SPAWN_MAIN = "from multiprocessing.spawn import spawn_main"
+
+
+def _sentinel_pipes(run: Run, child: Proc) -> bool:
+    """multiprocessing's fork start method (popen_fork) creates the Process's two sentinel pipes and forks
+    at once: main's last two pipes before the child was born, with no line printed and no process created
+    between them and the birth. A bare os.fork() has no such pipes."""
+    main = run.main
+    if main is None or child.start is None:
+        return False
+    made = sorted(
+        (p.t for p in run.tree.pipes.values() if p.creator == main.pid and p.t is not None and p.t <= child.start)
+    )
+    if len(made) < 2:
+        return False
+    first = made[-2]
+    printed_between = any(first <= ln.t <= child.start for ln in run.tree.lines if ln.pid == main.pid)
+    born_between = any(
+        p.start is not None and first <= p.start < child.start for p in run.tree.children(main.pid) if p is not child
+    )
+    return not printed_between and not born_between
+
+
+def how_started(run: Run, child: Proc) -> str:
+    """How multiprocessing started `child` (empty when nothing shows that it did), for each start method."""
+    parent = run.proc(child.parent)
+    if parent is not None and parent is not run.main and mp_helper(parent) == "forkserver":
+        return f"forked for main by multiprocessing's forkserver {parent.pid}"
+    first = next((e for e in child.execs if e.ok), None)
+    if first is not None:
+        code = " ".join(first.argv)
+        return "spawned by multiprocessing (spawn_main)" if SPAWN_MAIN in code and "--multiprocessing-fork" in code else ""
+    if _sentinel_pipes(run, child):
+        return "forked by multiprocessing right after creating the Process's sentinel pipes"
+    return ""
+
+
 def one_child(run: Run) -> Verdict:
     main = run.main
     if main is None:
         return fail("the program never started")
     kids = run.workers()
     if len(kids) == 1:
+        child = kids[0]
+        how = how_started(run, child)
+        if not how:
+            return fail(
+                f"main process {main.pid} created one child process ({child.pid}), but not with "
+                "multiprocessing.Process: no sentinel pipes before a fork, no spawn, no forkserver (a bare os.fork() "
+                "or the like) — create p = Process(target=run_proc, args=('test',)) and call p.start()"
+            )
         return ok(
-            f"main process {main.pid} created one child process ({kids[0].pid}), besides multiprocessing's helpers"
+            f"main process {main.pid} created one child process ({child.pid}), {how}, besides multiprocessing's "
+            "helpers"
         )
     if not kids:
         ran_here = [m for m in run.find(CHILD) if m.line.pid == main.pid]

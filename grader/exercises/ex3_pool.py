@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+
 from grader.catalog import Exercise
 from grader.checks import (
     Check,
@@ -15,7 +17,7 @@ from grader.checks import (
     names,
     nothing_left_running,
     ok,
-    printed,
+    pickled_message,
     printed_after_exit,
 )
 from grader.tree import Proc
@@ -151,17 +153,26 @@ def tasks_once(run: Run) -> Verdict:
 
 
 def intervals(run: Run) -> list[tuple[float, float, int, int]]:
-    """(start, end, task, pid) of every task run, ended by its own `Task ... runs` line (or its worker's end)."""
+    """(start, end, task, pid) of every task run, ended by its own `Task ... runs` line (or its worker's end).
+
+    Sorted end times per (task, worker) and a binary search: linear-logarithmic, however many lines a
+    program prints (a nested scan took minutes for 20,000 + 20,000 lines)."""
     _, ends = task_runs(run)
+    by_worker: dict[tuple[int, int], list[float]] = {}
+    for task, found in ends.items():
+        for e in found:
+            by_worker.setdefault((task, e.line.pid), []).append(e.line.t)
+    for times in by_worker.values():
+        times.sort()
     out = []
     for m in run.find(RUN):
-        i, pid = m.int("i"), m.line.pid
-        after = [
-            e.line.t for e in ends.get(i if i is not None else -1, []) if e.line.pid == pid and e.line.t >= m.line.t
-        ]
+        number, pid = m.int("i"), m.line.pid
+        task = number if number is not None else -1
+        times = by_worker.get((task, pid), [])
+        k = bisect.bisect_left(times, m.line.t)
         proc = run.proc(pid)
-        end = min(after) if after else (proc.end if proc and proc.end is not None else m.line.t)
-        out.append((m.line.t, end, i if i is not None else -1, pid))
+        end = times[k] if k < len(times) else (proc.end if proc and proc.end is not None else m.line.t)
+        out.append((m.line.t, end, task, pid))
     return out
 
 
@@ -193,6 +204,63 @@ def at_most_four(run: Run) -> Verdict:
     )
 
 
+def _is_task_message(head: str) -> bool:
+    """A pickled object other than None sent through a Connection: the pool's stop sentinels (None), its
+    wake-ups (empty messages), the resource tracker's text and spawn's raw preparation pickles are not tasks."""
+    payload = pickled_message(head)
+    return payload is not None and payload[2:] not in ("N.", "")
+
+
+def task_sends(run: Run) -> list[float]:
+    """When main handed the pool each task: main's messages into the pipe it sent the most of them into
+    (the pool's task queue; apply_async, map, imap and ProcessPoolExecutor all send through one)."""
+    main = run.main
+    if main is None:
+        return []
+    best: list[float] = []
+    for pipe in run.tree.pipes.values():
+        sent = [w.t for w in pipe.writes if w.pid == main.pid and _is_task_message(w.head)]
+        if len(sent) > len(best):
+            best = sent
+    return sorted(best)
+
+
+def at_once(run: Run) -> Verdict:
+    """Several tasks were in the pool together: handed out before the earlier ones had finished. Decided by
+    when main sent each task and when tasks printed their last line, never by how long a task slept: apply()
+    in a loop sends task k+1 only after task k returned, whatever the sleeps; apply_async and map send all."""
+    main = run.main
+    if main is None:
+        return fail("the program never started")
+    sends = task_sends(run)
+    if len(sends) < 2 and terminated(run, {p.pid: p for p in pool_workers(run)}):
+        # the pool was stopped before a second task was due: nothing shows tasks handed out one at a time
+        # (tasks_once says what was cut off); how many were sent first is a race, so it never decides here
+        return ok(f"main sent {len(sends)} task(s) before the pool was terminated: none was held back for another")
+    if not sends:
+        return fail(
+            "main never sent a task into the pool's task queue — hand the pool the tasks with "
+            "p.apply_async(long_time_task, args=(i,)) or p.map(long_time_task, range(5))"
+        )
+    ends = sorted(m.line.t for m in run.find(RAN) if m.line.pid != main.pid)
+    peak, at, done = 0, sends[0], 0
+    for sent, t in enumerate(sends, start=1):
+        while done < len(ends) and ends[done] < t:
+            done += 1
+        if sent - done > peak:
+            peak, at = sent - done, t
+    if peak >= 2:
+        return ok(
+            f"main had {peak} tasks in the pool at once at {run.since(at)} (sent before the earlier ones finished; "
+            f"{len(sends)} sent in all)"
+        )
+    return fail(
+        f"main sent the pool its {len(sends)} task(s) one at a time, each only after the previous one had printed "
+        f"{str(RAN)!r}, so the pool never had more than 1 task to run — the point of Pool({WORKERS}) is that "
+        f"{WORKERS} tasks run at once: submit them all with apply_async (or map) before waiting, not with apply()"
+    )
+
+
 def reused(run: Run) -> Verdict:
     workers = {p.pid for p in pool_workers(run)}
     per: dict[int, list[int]] = {}
@@ -220,6 +288,7 @@ EXERCISE = Exercise(
         Check("four_workers", "the pool has exactly 4 worker processes", 2, four_workers),
         Check("tasks_once", "each task 0-4 runs once, to the end, in a pool worker", 3, tasks_once),
         Check("at_most_four", "never more than 4 tasks at once", 1, at_most_four),
+        Check("at_once", "the tasks are handed to the pool together, not one at a time", 1, at_once),
         Check("reused", "a worker is reused for a second task", 1, reused),
         Check(
             "parent_lines",

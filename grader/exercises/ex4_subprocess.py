@@ -15,14 +15,42 @@ MX_QUERY = "query[MX] python.org"
 SHELLS = {"sh", "dash", "bash", "zsh", "busybox"}
 
 
+# Where the image's (and Debian's) real nslookup is: on the read-only root file system, so nothing a student
+# writes can be found there (/bin is merged into /usr/bin). A program is known by the exact path the kernel
+# executed, never by argv[0] or a file name: a symlink /tmp/nslookup -> python3 is not nslookup.
+NSLOOKUP_PATHS = ("/usr/bin/nslookup", "/bin/nslookup")
+
+
 def _base(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
+def _ran_nslookup(p: Proc) -> bool:
+    """The program `p` ended up running (its last successful exec) is the real nslookup."""
+    return p.program in NSLOOKUP_PATHS
+
+
 def nslookups(run: Run) -> list[Proc]:
-    """Every process below main that ran the nslookup program, in the order they started."""
-    found = [p for p in run.processes if any(e.ok and _base(e.path) == "nslookup" for e in p.execs)]
+    """Every process below main that ran the real nslookup program, in the order they started."""
+    found = [p for p in run.processes if _ran_nslookup(p)]
     return sorted(found, key=lambda p: p.start or 0.0)
+
+
+def impostors(run: Run) -> list[Proc]:
+    """Processes that ran something named nslookup that is not the real one (a symlink or copy elsewhere)."""
+    return [
+        p
+        for p in run.processes
+        if not _ran_nslookup(p) and any(e.ok and _base(e.path) == "nslookup" for e in p.execs)
+    ]
+
+
+def _impostor_hint(run: Run) -> str:
+    fakes = impostors(run)
+    if not fakes:
+        return ""
+    shown_fakes = ", ".join(f"process {p.pid} ran {next(e.path for e in p.execs if e.ok)!r}" for p in fakes[:3])
+    return f"; {shown_fakes}, which is not the system's nslookup ({NSLOOKUP_PATHS[0]})"
 
 
 def argv(p: Proc) -> list[str]:
@@ -44,13 +72,16 @@ def real_status(p: Proc) -> int | None:
 
 def two_nslookups(run: Run) -> Verdict:
     found = nslookups(run)
+    fake = _impostor_hint(run)
     if not found:
         return fail(
-            "no nslookup program was run — the output must come from running nslookup with subprocess "
+            f"no nslookup program was run{fake} — the output must come from running nslookup with subprocess "
             "(subprocess.call/run/Popen), not from print()"
         )
     if len(found) != 2:
-        return fail(f"nslookup ran {len(found)} times ({', '.join(shown(p) for p in found)}); expected exactly 2")
+        return fail(
+            f"nslookup ran {len(found)} times ({', '.join(shown(p) for p in found)}){fake}; expected exactly 2"
+        )
     return ok(f"two nslookup programs ran: {shown(found[0])} and {shown(found[1])}")
 
 
@@ -60,7 +91,8 @@ def not_shell(run: Run) -> Verdict:
         return fail("no nslookup program was run, so none was started by main")
     for p in found:
         parent = run.proc(p.parent)
-        shell = next((e.path for e in p.execs if e.ok and _base(e.path) in SHELLS), None)
+        # whatever the process ran before it became nslookup (a shell that exec'd it, under any name)
+        shell = next((e.path for e in p.execs if e.ok and e.path not in NSLOOKUP_PATHS), None)
         if shell is None and parent is not None and parent.program and _base(parent.program) in SHELLS:
             shell = f"{parent.program} (process {parent.pid})"
         if shell is not None:
@@ -141,15 +173,15 @@ def mx_answer(run: Run) -> Verdict:
         return fail(
             "main never printed the MX answer (a line with 'mail exchanger') — print the output you got from nslookup"
         )
-    # the line must be one nslookup really produced, relayed by main: not typed in by hand
-    produced = "\n".join(
-        [pipe.data for pipe in run.tree.pipes.values() if any(p.pid in pipe.written_by for p in found)]
-        + [ln.text for p in found for ln in run.tree.lines_of(p.pid)]
-    )
-    relayed = [text for text in mine if text in produced]
-    if not relayed:
+    # the line must be one nslookup really produced, relayed by main: not typed in by hand. A set of its
+    # lines, so that many printed lines against much output stay linear.
+    texts = [pipe.data for pipe in run.tree.pipes.values() if any(p.pid in pipe.written_by for p in found)]
+    texts += [ln.text for p in found for ln in run.tree.lines_of(p.pid)]
+    produced = {line.strip() for text in texts for line in text.split("\n")}
+    relayed = next((text for text in mine if text in produced), None)
+    if relayed is None:
         return fail(f"main printed {mine[0]!r}, but no nslookup wrote that line — print what nslookup really answered")
-    return ok(f"main printed nslookup's answer {relayed[0]!r}")
+    return ok(f"main printed nslookup's answer {relayed!r}")
 
 
 EXERCISE = Exercise(

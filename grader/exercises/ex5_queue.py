@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from grader.catalog import Exercise
 from grader.checks import (
     Check,
@@ -16,6 +18,7 @@ from grader.checks import (
     names,
     nothing_left_running,
     ok,
+    pickled_message,
     printed,
 )
 from grader.tree import Proc
@@ -29,6 +32,8 @@ VALUES = ["A", "B", "C"]
 # a value put this close before main terminated the (finished writer's) reader may still be in the pipe
 IN_FLIGHT_S = 0.2
 BUSY = ("running", "stopped")  # what the sandbox reports for a process that was not waiting
+# a process killed inside one of these was asleep: not waiting on the queue, not handling a value
+SLEEPS = ("clock_nanosleep", "nanosleep")
 
 
 def _value(m: Match) -> str:
@@ -100,6 +105,45 @@ def printed_pids(run: Run) -> Verdict:
     return ok(f"the writer ({writer(run).pid}) and the reader ({reader(run).pid}) printed their real PIDs")  # type: ignore[union-attr]
 
 
+def sent(run: Run, w: Proc | None, r: Proc | None) -> dict[str, float]:
+    """Value -> when the writer first sent it, as a pickled message, into a pipe whose read end the reader
+    holds: what q.put() does (its feeder thread writes into the pipe under the Queue, which both processes
+    were given). Printing 'Put A' is not sending A."""
+    out: dict[str, float] = {}
+    if w is None or r is None:
+        return out
+    for pipe in run.tree.pipes.values():
+        if r.pid not in pipe.readers:
+            continue
+        for write in pipe.writes:
+            payload = pickled_message(write.head) if write.pid == w.pid else None
+            for v in VALUES if payload is not None else ():
+                if re.search(rf"(?<![A-Za-z]){v}(?![A-Za-z])", payload or "", re.I) and write.t < out.get(v, 1e300):
+                    out[v] = write.t
+    return out
+
+
+def _not_sent(run: Run, r: Proc, w: Proc | None, got: list[Match], through: dict[str, float]) -> Verdict | None:
+    """A failure when the reader printed a value that never travelled to it through a pipe (no Queue at all,
+    or printed before it was sent), else None."""
+    writer = f"the writer {w.pid}" if w is not None else "no writer"
+    for m in got:
+        v = _value(m)
+        if v not in through:
+            return fail(
+                f"the reader {r.pid} printed {m.line.text.strip()!r}, but {writer} never sent {v!r} through a pipe "
+                "the reader could read (q.put() sends each value through the pipe under the Queue) — pass the values "
+                "with a "
+                "multiprocessing.Queue: q.put(value) in the writer, q.get(True) in the reader"
+            )
+        if m.line.t < through[v]:
+            return fail(
+                f"the reader {r.pid} printed {m.line.text.strip()!r} {through[v] - m.line.t:.3f}s before {writer} "
+                f"sent {v!r} through the queue's pipe — print only values really taken from the queue with q.get()"
+            )
+    return None
+
+
 def got_in_order(run: Run) -> Verdict:
     w, r, main = writer(run), reader(run), run.main
     if r is None or main is None:
@@ -109,20 +153,13 @@ def got_in_order(run: Run) -> Verdict:
     got = [m for m in gets(run) if m.line.pid == r.pid]
     values = [_value(m) for m in got]
     puts = {_value(m): m.line.t for m in run.find(PUT) if w is not None and m.line.pid == w.pid}
-    in_flight = _in_flight(w, r, values, puts)
+    in_flight = _in_flight(w, r, values, puts, sent(run, w, r))
     if values != VALUES and not in_flight:
         shown = ", ".join(values) or "nothing"
         if values == VALUES[: len(values)] and r.signal == "SIGTERM":
-            writer_done = w is not None and w.end is not None and r.end is not None and w.end <= r.end
-            hint = (
-                f"the writer {w.pid} had already finished, so the rest waited in the queue: keep taking values "
-                "with q.get() in a loop"
-                if writer_done and w is not None
-                else "wait for the writer with pw.join() before pr.terminate()"
-            )
             return fail(
                 f"the reader {r.pid} got only {shown} before process {r.signal_sender} terminated it; expected A, B, C "
-                f"— {hint}"
+                f"— {_missing_hint(w, r, VALUES[len(values) :], puts)}"
             )
         return fail(f"the reader {r.pid} got {shown}; expected A, B, C in that order")
     for m in got:
@@ -134,6 +171,8 @@ def got_in_order(run: Run) -> Verdict:
                 f"the reader {r.pid} printed {m.line.text.strip()!r} {puts[v] - m.line.t:.3f}s before the writer "
                 f"printed 'Put {v} to queue...' — print only values really taken from the queue with q.get()"
             )
+    if (unsent := _not_sent(run, r, w, got, sent(run, w, r))) is not None:
+        return unsent
     if in_flight:
         return ok(
             f"the reader {r.pid} got {', '.join(values)} in order; {in_flight} — the course program's own race, "
@@ -142,7 +181,7 @@ def got_in_order(run: Run) -> Verdict:
     return ok(f"the reader {r.pid} got A, B, C in order, each after the writer put it")
 
 
-def _in_flight(w: Proc | None, r: Proc, values: list[str], puts: dict[str, float]) -> str:
+def _in_flight(w: Proc | None, r: Proc, values: list[str], puts: dict[str, float], through: dict[str, float]) -> str:
     """The values the reader could not have taken yet: the writer had ended, then main terminated the reader
     within IN_FLIGHT_S of putting each one. The course program itself (pw.join(); pr.terminate()) loses C
     this way when the writer's last random sleep is near 0. Empty when something else is missing, or when the
@@ -150,15 +189,46 @@ def _in_flight(w: Proc | None, r: Proc, values: list[str], puts: dict[str, float
     missing = VALUES[len(values) :]
     if not values or not missing or values != VALUES[: len(values)] or r.signal != "SIGTERM" or r.end is None:
         return ""
+    if _asleep_with_values_ready(r, missing, puts):  # a dawdling reader, not the race: it was not waiting for them
+        return ""
     if w is None or w.end is None or w.end > r.end:
         return ""
-    if not all(v in puts and r.end - puts[v] < IN_FLIGHT_S for v in missing):
+    if not all(v in puts and v in through and r.end - puts[v] < IN_FLIGHT_S for v in missing):
         return ""
     last = max(puts[v] for v in missing)
     return (
         f"{', '.join(missing)} {'was' if len(missing) == 1 else 'were'} still in the queue: put "
         f"{r.end - last:.3f}s before the reader was terminated, "
         f"after the writer {w.pid} had ended"
+    )
+
+
+def _missing_hint(w: Proc | None, r: Proc, missing: list[str], puts: dict[str, float]) -> str:
+    """What to change when the reader was terminated before taking every value."""
+    writer_done = w is not None and w.end is not None and r.end is not None and w.end <= r.end
+    if not writer_done or w is None:
+        return "wait for the writer with pw.join() before pr.terminate()"
+    asleep = _asleep_with_values_ready(r, missing, puts)
+    return (
+        f"the writer {w.pid} had already finished, so the rest waited in the queue"
+        + (f"; {asleep}" if asleep else "")
+        + ": keep taking values with q.get() in a loop"
+        + (", without sleeping in between" if asleep else "")
+    )
+
+
+def _asleep_with_values_ready(r: Proc, missing: list[str], puts: dict[str, float]) -> str:
+    """Why the missing values are the reader's own fault when it was terminated asleep (time.sleep) with
+    some of them already put: the course program's reader is, at that moment, waiting in q.get() or printing
+    the previous value, never asleep. Decided by the call the signal interrupted, not by a time window."""
+    if r.blocked_in not in SLEEPS or r.end is None:
+        return ""
+    ready = [v for v in missing if v in puts and puts[v] <= r.end]
+    return (
+        f"it was asleep (in {r.blocked_in}) when the signal came, while {', '.join(ready)} had been put and "
+        "waited for it"
+        if ready
+        else ""
     )
 
 

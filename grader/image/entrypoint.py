@@ -1,4 +1,4 @@
-"""Root entrypoint of a run: DNS on loopback, the submission under `strace -u student`, limits, cleanup.
+"""Root entrypoint of a run: DNS on loopback, the submission traced by strace as the student, limits, cleanup.
 
 Runs inside the sandbox (the container, or the host with `--sandbox none`) with the standard library
 only. It writes exactly one line to its stdout: a marker and a JSON result. The student's program
@@ -22,9 +22,13 @@ import zlib
 
 MARKER = "@@GRADE-RESULT@@"
 TRACED = (
-    "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,ptrace,setsid,setpgid,prctl"
+    "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,ptrace,setsid,setpgid,prctl,"
+    "clock_nanosleep,nanosleep,sendmsg,recvmsg"
 )
 POLL_S = 0.02
+TRACER_BYTES = 64 << 10  # strace's own stderr kept: its messages are short
+PR_SET_CHILD_SUBREAPER = 36
+LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "as_student.py")
 
 
 def start_dns(cfg, rundir):
@@ -129,13 +133,16 @@ WCHAN = {
 }
 
 
-def snapshot(uid):
-    """What each live student process was doing when the run was stopped: pid -> description.
+def describe(uid, *, besides=()):
+    """What each live process of `uid` is doing: pid -> description, from /proc/PID/stat and /proc/PID/wchan.
 
-    /proc/PID/wchan is readable across users (unlike /proc/PID/syscall): the kernel function it waits in.
+    /proc/PID/wchan (the kernel function it waits in) needs ptrace-read access: the student's own uid has it
+    over its processes, root without CAP_SYS_PTRACE does not (it reads "0"), so `snapshot` reads as the student.
     """
     seen = {}
     for pid in processes_of(uid):
+        if pid in besides:
+            continue
         state = proc_state(pid)
         try:
             with open(f"/proc/{pid}/wchan") as f:
@@ -151,6 +158,45 @@ def snapshot(uid):
         else:
             seen[pid] = "sleeping"
     return seen
+
+
+def snapshot(uid, gid, root):
+    """What each live student process was doing when the run was stopped, read by a child that became the
+    student (see `describe`). If that child cannot be made (the pids limit) or does not answer within a
+    second (the student stopped or killed it), root reads what it can: the process states."""
+    if not root:  # the student is this user: its other processes are not the program's
+        return {}
+    r, w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return describe(uid)
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            os.write(w, json.dumps(describe(uid, besides=(os.getpid(),))).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = bytearray()
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline and select.select([r], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # else reap_orphans collects it once the kill has reached it
+    try:
+        return {int(k): v for k, v in json.loads(data).items()}
+    except ValueError:
+        return describe(uid)
 
 
 def oom_kills():
@@ -233,28 +279,75 @@ class Killer:
             os.waitpid(self.helper, 0)
 
 
-def main():
-    cfg = json.loads(os.environ.pop("GRADE_CONFIG"))
-    rundir = cfg["rundir"]
-    os.makedirs(rundir, mode=0o700, exist_ok=True)
-    os.chmod(rundir, 0o700)
-    if "source_z" in cfg:  # the submission travels in the configuration: no host folder is shared
-        os.makedirs(os.path.dirname(cfg["script"]), exist_ok=True)
-        with open(cfg["script"], "wb") as f:
-            f.write(zlib.decompress(base64.b64decode(cfg.pop("source_z"))))
-        os.chmod(cfg["script"], 0o444)
-    dns_log, dns_error = start_dns(cfg, rundir)
-    user = cfg.get("user", "student")
-    root = os.getuid() == 0
-    entry = pwd.getpwnam(user) if root else pwd.getpwuid(os.getuid())
-    trace_path = os.path.join(rundir, "trace")
+def launch_command(cfg, trace_path, uid, gid, err_fd):
+    """strace, as root, runs the launcher as root (no CAP_SYS_PTRACE needed to attach to our own uid); the
+    launcher becomes the student inside the traced process, then execs the student's Python."""
     python = cfg.get("python") or shutil.which("python3")
     cmd = ["strace", "-f", "-q", "-ttt", "-s", "4096", "-o", trace_path, "-e", TRACED]
     if cfg.get("seccomp_bpf", True):
         cmd.append("--seccomp-bpf")
-    if root:
-        cmd += ["-u", user]
-    cmd += [python, cfg["script"]]
+    ids = [str(uid), str(gid)] if uid is not None else ["-", "-"]
+    wanted = "filter" if cfg.get("student_filter", True) else "nofilter"  # off only in tests of the other layers
+    return [*cmd, sys.executable, "-I", "-S", LAUNCHER, *ids, wanted, str(err_fd), python, cfg["script"]]
+
+
+def without_launcher(trace):
+    """The trace from the student's exec on: the launcher's own lines (its start, the uid change, the
+    filter, the dup2 that put the student's stderr on fd 2) are the grader's, not the program's.
+
+    The launcher is one thread that creates nothing, so every line before its successful exec is its own.
+    b"" when that exec never came: the program never ran, and the trace says nothing about it.
+    """
+    first = trace.find(b"\n")
+    if first < 0:
+        return b""
+    pid = trace[: trace.find(b" ")] + b" "
+    at = first + 1
+    while at < len(trace):
+        end = trace.find(b"\n", at)
+        if end < 0:
+            return b""
+        line = trace[at:end]
+        if not line.startswith(pid):
+            return b""
+        if b" execve(" in line and line.endswith(b") = 0"):
+            return trace[at:]
+        at = end + 1
+    return b""
+
+
+def reap_orphans(keep):
+    """Reap ended processes that were re-parented to us, as an init must (their zombies would fill the pids
+    limit). Our own children (`keep`) are left to their owners: once one of them has ended, the kernel reports
+    it first, so reaping stops there until its owner has collected it."""
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid in keep:
+            return
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(info.si_pid, 0)
+
+
+def become_subreaper():
+    """Orphans of the student come to us (PID 1 in a container gets them anyway; outside one, the host's init would)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def write_submission(cfg):
+    """The submission travels in the configuration: no host folder is shared."""
+    os.makedirs(os.path.dirname(cfg["script"]), exist_ok=True)
+    with open(cfg["script"], "wb") as f:
+        f.write(zlib.decompress(base64.b64decode(cfg.pop("source_z"))))
+    os.chmod(cfg["script"], 0o444)
+
+
+def student_env(cfg, user):
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": cfg.get("workdir", "/tmp"),
@@ -267,55 +360,87 @@ def main():
     if cfg.get("start_method"):  # tests only: sitecustomize forces the method in every interpreter
         env["GRADE_START_METHOD"] = cfg["start_method"]
         env["PYTHONPATH"] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+    return env
+
+
+class Streams:
+    """The student's stdout and stderr and the tracer's own stderr, drained as they come, each kept up to a cap."""
+
+    def __init__(self, caps):
+        self.caps = caps  # fd -> bytes kept
+        self.kept = {fd: bytearray() for fd in caps}
+        self.total = {fd: 0 for fd in caps}
+        self.open = list(caps)
+
+    def drain(self, timeout):
+        ready, _, _ = select.select(self.open, [], [], timeout) if self.open else ([], [], time.sleep(timeout))
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                self.open.remove(fd)
+                continue
+            self.total[fd] += len(chunk)
+            room = self.caps[fd] - len(self.kept[fd])
+            if room > 0:
+                self.kept[fd] += chunk[:room]
+
+
+def main():
+    cfg = json.loads(os.environ.pop("GRADE_CONFIG"))
+    rundir = cfg["rundir"]
+    os.makedirs(rundir, mode=0o700, exist_ok=True)
+    os.chmod(rundir, 0o700)
+    if "source_z" in cfg:
+        write_submission(cfg)
+    become_subreaper()
+    dns_log, dns_error = start_dns(cfg, rundir)
+    user = cfg.get("user", "student")
+    root = os.getuid() == 0
+    entry = pwd.getpwnam(user) if root else pwd.getpwuid(os.getuid())
+    # this run's own uid from the image's pool (the grader picks one no other run holds): the kernel's per-uid
+    # counts (processes, inotify instances, pipe buffers) are then not shared with a concurrent run
+    uid, gid = (cfg.get("uid", entry.pw_uid), cfg.get("uid", entry.pw_gid)) if root else (entry.pw_uid, entry.pw_gid)
+    trace_path = os.path.join(rundir, "trace")
     oom_before = oom_kills()
-    killer = Killer(entry.pw_uid, entry.pw_gid, 0)  # forked now: at the pids limit fork fails
+    killer = Killer(uid, gid, 0)  # forked now: at the pids limit fork fails
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    tracer_r, tracer_w = os.pipe()
     started = time.time()
     tracer = subprocess.Popen(
-        cmd,
+        launch_command(cfg, trace_path, uid if root else None, gid, err_w),
         stdin=subprocess.DEVNULL,
         stdout=out_w,
-        stderr=err_w,
-        env=env,
+        stderr=tracer_w,
+        pass_fds=(err_w,),
+        env=student_env(cfg, user),
         cwd=cfg.get("workdir", "/tmp"),
         preexec_fn=set_limits(cfg.get("rlimits", {})),
         start_new_session=True,
         close_fds=True,
     )
     killer.pgid = tracer.pid
-    os.close(out_w)
-    os.close(err_w)
-    caps = {out_r: cfg["output_bytes"], err_r: cfg["output_bytes"]}
-    kept = {out_r: bytearray(), err_r: bytearray()}
-    total = {out_r: 0, err_r: 0}
-    open_fds = [out_r, err_r]
+    for fd in (out_w, err_w, tracer_w):
+        os.close(fd)
+    streams = Streams({out_r: cfg["output_bytes"], err_r: cfg["output_bytes"], tracer_r: TRACER_BYTES})
     deadline = time.monotonic() + cfg["timeout"]  # restarted when main appears: its first exec
     main_pid = main_gone = kill_reason = kill_time = killed_at = None
     blocked = {}
     status = None
     tracer_done = 0.0
     while True:
-        ready, _, _ = select.select(open_fds, [], [], POLL_S) if open_fds else ([], [], time.sleep(POLL_S))
-        for fd in ready:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                open_fds.remove(fd)
-                continue
-            total[fd] += len(chunk)
-            room = caps[fd] - len(kept[fd])
-            if room > 0:
-                kept[fd] += chunk[:room]
+        streams.drain(POLL_S)
+        reap_orphans({tracer.pid, killer.helper})
         now = time.monotonic()
         if status is None:
             status = tracer.poll()
             tracer_done = now
-        if status is not None and not open_fds:
+        if status is not None and not streams.open:
             break
         if status is not None and killed_at is None and now - tracer_done > 0.5:
             # strace is gone but a pipe is still open: something escaped the tracer. Kill it.
             kill_reason, kill_time, killed_at = "untraced", time.time(), now
-            blocked = snapshot(entry.pw_uid) if root else {}
+            blocked = snapshot(uid, gid, root)
             killer.kill()
         if main_pid is None:
             main_pid = traced_main(trace_path)
@@ -324,17 +449,18 @@ def main():
         elif main_gone is None and proc_state(main_pid) in (None, "Z", "X"):
             main_gone = now
         reason = None
+        printed = streams.total[out_r] + streams.total[err_r]
         if now > deadline:
             reason = "timeout"
         elif os.path.exists(trace_path) and os.path.getsize(trace_path) > cfg["trace_bytes"]:
             reason = "trace-limit"
-        elif total[out_r] + total[err_r] > cfg.get("output_kill_bytes", 64 * cfg["output_bytes"]):
+        elif printed > cfg["output_kill_bytes"]:
             reason = "output-limit"
         elif main_gone is not None and now - main_gone > cfg["grace"]:
             reason = "leftover"
         if reason and killed_at is None:
             kill_reason, kill_time, killed_at = reason, time.time(), now
-            blocked = snapshot(entry.pw_uid) if root else {}
+            blocked = snapshot(uid, gid, root)
         if killed_at is not None and status is None:
             killer.kill()
             if now - killed_at > 3:
@@ -346,11 +472,13 @@ def main():
         status = tracer.wait()
     ended = time.time()
     killer.close()
-    survivors = processes_of(entry.pw_uid) if root else []
+    survivors = processes_of(uid) if root else []
     if survivors:  # alive after the tracer ended: they ran outside the trace
         killer.kill()
     with open(trace_path, "rb") as f:
         trace = f.read(cfg["trace_bytes"] + 1)
+    truncated = len(trace) > cfg["trace_bytes"]
+    trace = without_launcher(trace[: cfg["trace_bytes"]])
     stop_dns(rundir)
     oom_after = oom_kills()
     dns = ""
@@ -364,13 +492,14 @@ def main():
         "main_pid": main_pid,
         "kill_reason": kill_reason,
         "kill_time": kill_time,
-        "stdout": base64.b64encode(bytes(kept[out_r])).decode(),
-        "stdout_bytes": total[out_r],
-        "stderr": base64.b64encode(bytes(kept[err_r])).decode(),
-        "stderr_bytes": total[err_r],
-        "trace_z": base64.b64encode(zlib.compress(trace[: cfg["trace_bytes"]], 3)).decode(),
+        "stdout": base64.b64encode(bytes(streams.kept[out_r])).decode(),
+        "stdout_bytes": streams.total[out_r],
+        "stderr": base64.b64encode(bytes(streams.kept[err_r])).decode(),
+        "stderr_bytes": streams.total[err_r],
+        "tracer_stderr": bytes(streams.kept[tracer_r]).decode("utf-8", "replace"),
+        "trace_z": base64.b64encode(zlib.compress(trace, 3)).decode(),
         "trace_bytes": len(trace),
-        "trace_truncated": len(trace) > cfg["trace_bytes"],
+        "trace_truncated": truncated,
         "dns_log": dns,
         "dns_error": dns_error,
         "untraced": survivors,

@@ -3,8 +3,11 @@
 A child created with CLONE_UNTRACED never shows up under `strace -f`, so it could work unseen. The profile
 refuses clone() with that flag or any namespace flag (EPERM), and clone3() outright (ENOSYS, so the C
 library falls back to clone). It is written as allow-by-default with explicit refusals: the container
-already has every capability dropped but the three the tracer needs, so the refusals below are the
-system calls that matter without capabilities, as in Docker's default profile.
+already has every capability dropped but the two the launcher needs (SETUID, SETGID), so the refusals
+below are the system calls that matter without capabilities, as in Docker's default profile.
+
+It cannot refuse seccomp() itself: strace's --seccomp-bpf installs its filter in the child before the exec.
+The launcher (as_student.py) adds a second filter after it, which does, in both sandboxes.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The class at a glance in the terminal: score distribution per exercise, most failed checks, trouble."""
+"""The class at a glance in the terminal: score distribution per exercise, most failed checks, trouble.
+
+Table cells given as `str` would be parsed as rich markup (a student id or reason holding `[/x]` crashed the
+report): every cell here is a `Text`, its control characters made visible by `cell`."""
 
 from __future__ import annotations
 
@@ -6,11 +9,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from grader.neutralise import terminal
 from grader.reports.gradebook import Book
 from grader.reports.text import STATUS_STYLE
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 STYLE = {**STATUS_STYLE, "missing": "dim"}
+
+
+def cell(text: str, style: str = "") -> Text:
+    """A table cell that is shown as written: no markup, no escape sequences."""
+    return Text(terminal(text), style=style)
 
 
 def spark(counts: list[int]) -> str:
@@ -37,9 +46,9 @@ def render(book: Book, console: Console) -> None:
         st = book.statuses(e.id)
         mean = sum(book.score(s, e.id) for s in book.students) / max(1, students)
         dist.add_row(
-            e.title,
-            f"{mean:.1f}/{e.max_score:g}",
-            spark([n for _, n in book.histogram(e)]),
+            cell(e.title),
+            cell(f"{mean:.1f}/{e.max_score:g}"),
+            cell(spark([n for _, n in book.histogram(e)])),
             *(
                 Text(str(st[k]), style=STYLE[k] if st[k] else "dim")
                 for k in ("passed", "failed", "timeout", "error", "missing")
@@ -53,7 +62,7 @@ def render(book: Book, console: Console) -> None:
         for col in ("exercise", "check", "failed"):
             checks.add_column(col, justify="right" if col == "failed" else "left")
         for e, title, n, judged in fails:
-            checks.add_row(e.title, title, f"{n}/{judged}")
+            checks.add_row(cell(e.title), cell(title), cell(f"{n}/{judged}"))
         console.print(checks)
 
     trouble = book.trouble()
@@ -62,8 +71,8 @@ def render(book: Book, console: Console) -> None:
         for col in ("student", "exercise", "status", "why"):
             t.add_column(col, overflow="fold")
         for r in trouble:
-            status = Text("infra error" if r.infra else r.status, style=STYLE[r.status])
-            t.add_row(r.student, r.exercise, status, r.reason or "")
+            status = cell("infra error" if r.infra else r.status, STYLE[r.status])
+            t.add_row(cell(r.student), cell(r.exercise), status, cell(r.reason or ""))
         console.print(t)
     else:
         console.print(Text("no errors or timeouts", style="green"))

@@ -1,13 +1,17 @@
-"""GitHub Actions: a markdown step summary and `::error` annotations, escaped so output cannot inject commands."""
+"""GitHub Actions: a markdown step summary and `::error` annotations, escaped so output cannot inject commands.
+
+The runner reads `::name::` at a line's start and the legacy `##[name]` anywhere in a line, even inside a
+`::stop-commands::` block's echo: every line here with student text goes through `neutralise.workflow`,
+and the step summary's cells through `neutralise.md_inline` (no links, images, HTML or table breaks)."""
 
 from __future__ import annotations
 
-import html
 import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader.neutralise import control, md_inline, workflow
 from grader.report import Report
 
 MAX_ANNOTATIONS = 10  # GitHub shows at most 10 error annotations per step; the rest go in one
@@ -15,7 +19,8 @@ MAX_ANNOTATIONS = 10  # GitHub shows at most 10 error annotations per step; the 
 
 def escape_data(text: str) -> str:
     """A workflow command's message: after this it is one line and cannot close or start a command."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    one = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return workflow(control(one))  # `##[` is read anywhere, even after a command's `::`
 
 
 def escape_property(text: str) -> str:
@@ -45,7 +50,8 @@ def fenced(title: str, text: str) -> list[str]:
     token = secrets.token_hex(16)
     while token in text:
         token = secrets.token_hex(16)
-    return [command("group", title), f"::stop-commands::{token}", *text.splitlines(), f"::{token}::", "::endgroup::"]
+    echo = [workflow(line) for line in text.splitlines()]  # the legacy `##[` form is read even here
+    return [command("group", title), f"::stop-commands::{token}", *echo, f"::{token}::", "::endgroup::"]
 
 
 def log(reports: Sequence[Report]) -> list[str]:
@@ -57,7 +63,8 @@ def log(reports: Sequence[Report]) -> list[str]:
 
 
 def _cell(text: str) -> str:
-    return html.escape(text).replace("|", "&#124;").replace("\r", "").replace("\n", "<br>")
+    # one line per cell; `|` is escaped by md_inline, so a message cannot add columns
+    return md_inline(text)
 
 
 def summary(reports: Sequence[Report]) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from grader import __version__
 from grader.catalog import registry
 from grader.errors import GraderError
+from grader.neutralise import csv_cell, html, json_text, one_line
 from grader.report import SCHEMA_VERSION
 from grader.store import Row
 
@@ -92,7 +93,7 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def one_line(row: Row | None) -> str:
+def feedback_line(row: Row | None) -> str:
     """A cell's feedback in one line: status, the checks that failed, and why."""
     if row is None or row.status == "missing":
         return "missing: no file for this exercise was found"
@@ -105,10 +106,11 @@ def one_line(row: Row | None) -> str:
 
 
 def _csv(header: list[str], lines: list[list[str]]) -> str:
+    """Every CSV the grader writes passes here: no cell can start a spreadsheet formula (see csv_cell)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(lines)
+    writer.writerow([csv_cell(c) for c in header])
+    writer.writerows([csv_cell(c) for c in line] for line in lines)
     return buf.getvalue()
 
 
@@ -128,7 +130,8 @@ def to_moodle(book: Book, roster: Roster | None = None) -> str:
     for s in book.students:
         line = [roster.field(s, "identifier", s) if roster else s]
         for e in book.exercises:
-            line += [_num(book.score(s, e.id)), one_line(book.cells.get((s, e.id)))]
+            # Moodle shows feedback as HTML: the student's words in it are escaped, on one line
+            line += [_num(book.score(s, e.id)), html(one_line(feedback_line(book.cells.get((s, e.id)))), quote=False)]
         lines.append(line)
     return _csv(header, lines)
 
@@ -176,7 +179,7 @@ def to_json(book: Book, roster: Roster | None = None) -> str:
         "exercises": [{"id": e.id, "title": e.title, "max_score": e.max_score} for e in book.exercises],
         "students": students,
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 FORMATS: dict[str, Callable[[Book, Roster | None], str]] = {

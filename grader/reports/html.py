@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from html import escape
 
 from grader import __version__
+from grader.neutralise import html as escape  # escaped, control characters and bidi overrides made visible
 from grader.reports.gradebook import Book
 
 COLOR = {"passed": "#2e9d49", "failed": "#d2453b", "timeout": "#d9a21b", "error": "#9b3fb5", "missing": "#b9b9b9"}

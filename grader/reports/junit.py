@@ -31,14 +31,18 @@ def _suite(report: Report) -> ET.Element:
         time=f"{report.duration_s:.3f}",
     )
     if report.submission:
+        # named after the suite: some consumers (xunitparser) merge every suite's properties into one map
         props = ET.SubElement(suite, "properties")
-        ET.SubElement(props, "property", name="submission", value=clean(report.submission))
-        ET.SubElement(props, "property", name="score", value=f"{report.score:g}/{report.max_score:g}")
+        ET.SubElement(props, "property", name=f"{report.exercise}.submission", value=clean(report.submission))
+        ET.SubElement(
+            props, "property", name=f"{report.exercise}.score", value=f"{report.score:g}/{report.max_score:g}"
+        )
     for c in report.checks:
         case = ET.SubElement(suite, "testcase", name=f"{c.id}: {c.title}", classname=report.exercise, time="0")
         if not c.passed:
             kind = "error" if broken else "failure"
-            message = clean(c.message if not broken else f"{report.status}: {report.reason} — {c.message}", 4096)
+            # the status is the element's type already: the message says why, not the status again
+            message = clean(c.message if not broken else f"{report.reason} — {c.message}", 4096)
             node = ET.SubElement(case, kind, message=message, type=report.status if broken else "check")
             node.text = message
     out = ET.SubElement(suite, "system-out")

@@ -1,4 +1,7 @@
-"""The terminal report: one line per check, the score, and optionally the process tree with lifetimes."""
+"""The terminal report: one line per check, the score, and optionally the process tree with lifetimes.
+
+Every string goes in as a rich `Text` (never parsed as markup) with its control characters made visible:
+messages, reasons, paths and argv carry what the student's program wrote or named."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from rich.console import Console, Group
 from rich.text import Text
 from rich.tree import Tree as RichTree
 
+from grader.neutralise import terminal
 from grader.report import Report
 from grader.tree import Proc, Tree
 
@@ -21,7 +25,13 @@ def check_lines(report: Report) -> list[Text]:
     for c in report.checks:
         mark = ("✔", "green") if c.passed else ("✘", "red")
         lines.append(
-            Text.assemble(mark, f" {_fmt(c.score):>3}/{_fmt(c.max_score):<3} ", (c.title, "bold"), ": ", c.message)
+            Text.assemble(
+                mark,
+                f" {_fmt(c.score):>3}/{_fmt(c.max_score):<3} ",
+                (terminal(c.title), "bold"),
+                ": ",
+                terminal(c.message),
+            )
         )
     return lines
 
@@ -37,7 +47,10 @@ def _label(p: Proc, t0: float, tree: Tree) -> Text:
     threads = f", {len(p.threads)} thread{'s' if len(p.threads) != 1 else ''}" if p.threads else ""
     style = "green" if p.exit_code == 0 else "red" if p.ended else "yellow"
     text = Text.assemble(
-        (f"{p.pid}", "bold"), f" {argv[:60]}{how}  [{start} → {end}] ", (ended, style), f"{reaped}{threads}"
+        (f"{p.pid}", "bold"),
+        terminal(f" {argv[:60]}{how}  [{start} → {end}] "),
+        (terminal(ended), style),
+        terminal(f"{reaped}{threads}"),
     )
     n = len(tree.lines_of(p.pid))
     if n:
@@ -63,12 +76,12 @@ def process_tree(tree: Tree) -> RichTree | Text:
 def render(report: Report, *, console: Console, tree: bool = False, title: str | None = None) -> None:
     head = Text.assemble((report.exercise, "bold"), "  ", (report.status.upper(), STATUS_STYLE[report.status]))
     if title:
-        head.append(f"  {title}", style="dim")
+        head.append(terminal(f"  {title}"), style="dim")
     console.print(head)
     for line in check_lines(report):
         console.print(line)
     if report.reason:
-        console.print(Text(f"  {report.reason}", style=STATUS_STYLE[report.status]))
+        console.print(Text(terminal(f"  {report.reason}"), style=STATUS_STYLE[report.status]))
     if report.output_truncated:
         console.print(Text("  note: the program's output was cut at the output limit", style="dim"))
     if tree and report.tree is not None:

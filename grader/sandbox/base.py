@@ -17,6 +17,10 @@ MARKER = "@@GRADE-RESULT@@"
 # student must share a uid with no host account and the two sandboxes must not share one: a fork bomb in
 # a container would otherwise eat the process allowance of a --sandbox none run, or of a person's login.
 IMAGE_UID = 61000  # grader/image/Dockerfile creates `student` with it
+# Each Docker run is one of these (all named `student` in the image), picked so that concurrent runs differ:
+# the kernel's per-uid limits (processes, inotify instances, pipe buffer pages) are machine-wide, and a
+# hog in one run left another with no inotify instances and 8 KiB pipes when they shared a uid.
+IMAGE_UIDS = range(61100, 61228)
 NONE_UID = 61001  # ensure_student and the Gradescope setup.sh create `grade-student` with it when free
 
 
@@ -39,6 +43,7 @@ class RunOutcome(BaseModel):
     stdout_bytes: int = 0
     stderr: bytes = b""
     stderr_bytes: int = 0
+    tracer_stderr: str = ""  # strace's own stderr (and the launcher's): never the student's, who has its own pipe
     trace: str = ""
     trace_bytes: int = 0
     trace_truncated: bool = False
@@ -77,6 +82,7 @@ def entrypoint_config(request: RunRequest, *, script: str, rundir: str, workdir:
         "timeout": s.timeout_s,
         "grace": s.grace_s,
         "output_bytes": s.output_bytes,
+        "output_kill_bytes": s.output_stop_bytes,
         "trace_bytes": s.trace_bytes,
         "rlimits": s.rlimits(),
         "dns": request.dns,

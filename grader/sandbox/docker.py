@@ -6,22 +6,24 @@ import atexit
 import base64
 import contextlib
 import json
+import os
+import random
 import signal
 import threading
 import time
 import uuid
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import docker
 import docker.errors
 import requests.exceptions
 
 from grader.errors import EngineUnavailable, ImageError, SubmissionError
-from grader.image.build import RESOLV_CONF, ensure_image
+from grader.image.build import ensure_image
 from grader.image.seccomp import profile_json
-from grader.sandbox.base import RunOutcome, RunRequest, entrypoint_config
+from grader.sandbox.base import IMAGE_UIDS, RunOutcome, RunRequest, entrypoint_config
 from grader.settings import Settings
 
 LABEL = "grade.run"
@@ -29,6 +31,35 @@ MAX_SOURCE = 256 << 10
 ENGINE_HINT = "is dockerd running? start it with `sudo systemctl start docker` (or `dockerd &`)"
 _live: set[str] = set()
 _live_lock = threading.Lock()
+_uids_taken: set[int] = set()  # student uids of this process's runs in progress
+
+
+def uids_in_use() -> set[int]:
+    """Owners of this host's processes: where the engine runs on this kernel, the uids other runs hold."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                found.add(entry.stat().st_uid)
+    return found
+
+
+def take_uid() -> int:
+    """A student uid for one run: none another run of this grader holds, none a process on this host has
+    (another grader's runs), from a random start so graders started together spread out. If every uid of
+    the pool is busy, runs share one, as before there was a pool."""
+    busy = uids_in_use()
+    with _live_lock:
+        start = random.randrange(len(IMAGE_UIDS))
+        order = [IMAGE_UIDS[(start + i) % len(IMAGE_UIDS)] for i in range(len(IMAGE_UIDS))]
+        uid = next((u for u in order if u not in _uids_taken and u not in busy), order[0])
+        _uids_taken.add(uid)
+        return uid
+
+
+def give_uid(uid: int) -> None:
+    with _live_lock:
+        _uids_taken.discard(uid)
 
 
 def connect(timeout: float = 60, *, pool_size: int = 10) -> docker.DockerClient:
@@ -68,6 +99,8 @@ def remove_strays(client: docker.DockerClient) -> int:
 
 class DockerSandbox:
     name = "docker"
+    # entrypoint settings laid over the request's: tests turn one layer off to prove the other holds
+    config_overrides: ClassVar[dict[str, object]] = {}
 
     def __init__(self, settings: Settings, *, progress: Any = None, pool_size: int = 10) -> None:
         self.settings = settings
@@ -85,14 +118,15 @@ class DockerSandbox:
                 self.client.api.remove_container(cid, force=True, v=True)
         return len(ids)
 
-    def _create(self, request: RunRequest) -> Any:
+    def _create(self, request: RunRequest, uid: int) -> Any:
         s = request.settings
         if len(request.source) > MAX_SOURCE:
             size = len(request.source)
             raise SubmissionError(f"the submission is {size} bytes; the limit is {MAX_SOURCE} — is it the right file?")
         config = entrypoint_config(request, script="/submission/solution.py", rundir="/run/grade", workdir="/tmp")
         config["source_z"] = base64.b64encode(zlib.compress(request.source)).decode()
-        config["output_kill_bytes"] = s.output_stop_bytes
+        config["uid"] = uid
+        config.update(self.config_overrides)
         return self.client.containers.create(
             self.image,
             environment={"GRADE_CONFIG": json.dumps(config)},
@@ -110,33 +144,44 @@ class DockerSandbox:
             },
             shm_size="16m",
             cap_drop=["ALL"],
-            cap_add=["SYS_PTRACE", "SETUID", "SETGID"],
+            cap_add=["SETUID", "SETGID"],  # the launcher becomes the student; nothing else
             security_opt=["no-new-privileges", f"seccomp={self._profile}"],
             sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
             ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
             log_config=docker.types.LogConfig(type="json-file", config={"max-size": "64m"}),
-            mounts=[docker.types.Mount("/etc/resolv.conf", str(RESOLV_CONF), type="bind", read_only=True)],
+            # the engine writes resolv.conf (loopback dnsmasq) in its own folder: a bind mount of ours showed the
+            # grader's checkout path in /proc/self/mountinfo; the hostname no longer names the container
+            dns=["127.0.0.1"],
+            dns_opt=["timeout:2", "attempts:1"],
+            hostname="grade",
             user="root",
         )
 
     def run(self, request: RunRequest) -> RunOutcome:
         s = request.settings
-        with _terminate_as_interrupt():
-            try:
-                container = self._create(request)
-            except docker.errors.ImageNotFound as err:
-                raise ImageError(f"image {self.image} is missing — build it with `grade image build`") from err
-            except (docker.errors.APIError, requests.exceptions.RequestException) as err:
-                return RunOutcome(infra_error=f"could not create the container: {err}")
-            self.last_container = container.id
+        uid = take_uid()
+        try:
+            with _terminate_as_interrupt():
+                return self._create_and_run(request, s, uid)
+        finally:
+            give_uid(uid)  # after destroy(): the container and its processes are gone
+
+    def _create_and_run(self, request: RunRequest, s: Settings, uid: int) -> RunOutcome:
+        try:
+            container = self._create(request, uid)
+        except docker.errors.ImageNotFound as err:
+            raise ImageError(f"image {self.image} is missing — build it with `grade image build`") from err
+        except (docker.errors.APIError, requests.exceptions.RequestException) as err:
+            return RunOutcome(infra_error=f"could not create the container: {err}")
+        self.last_container = container.id
+        with _live_lock:
+            _live.add(container.id)
+        try:
+            return self._run(container, s)
+        finally:
+            destroy(container)
             with _live_lock:
-                _live.add(container.id)
-            try:
-                return self._run(container, s)
-            finally:
-                destroy(container)
-                with _live_lock:
-                    _live.discard(container.id)
+                _live.discard(container.id)
 
     def _run(self, container: Any, s: Settings) -> RunOutcome:
         try:
@@ -156,7 +201,11 @@ class DockerSandbox:
             container.reload()
             logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
             outcome = RunOutcome.from_entrypoint(logs)
-            outcome.oom_killed = bool(container.attrs["State"].get("OOMKilled") or outcome.oom_kills)
+            oom = bool(container.attrs["State"].get("OOMKilled"))
+            if oom and outcome.infra_error:
+                # the kernel ended the entrypoint itself for want of memory: the program filled it, not the grader
+                return RunOutcome(oom_killed=True)
+            outcome.oom_killed = bool(oom or outcome.oom_kills)
             return outcome
         except (docker.errors.APIError, requests.exceptions.RequestException) as err:
             return RunOutcome(infra_error=f"the Docker engine failed during the run: {err}")

@@ -1,12 +1,12 @@
 """The no-container sandbox: runs the root entrypoint directly, for hosts that already are a throwaway container.
 
 Gradescope's autograder runs inside its own container without a Docker engine. There the entrypoint runs
-as it would in ours: dnsmasq on loopback, `strace -u grade-student`, rlimits, its wall timeout and kill(-1)
-as that user. When root may create namespaces, each run also gets its own PID, mount and network namespaces
-(like Docker's: the entrypoint is PID 1, no network, a private /etc/resolv.conf pointing at dnsmasq).
-When it may not, /etc/resolv.conf is rewritten for the run and restored afterwards (a throwaway
-container's file), and runs are serialized with a lock: the student's uid, kill(-1) and port 53 are
-machine-wide.
+as it would in ours: dnsmasq on loopback, strace with the launcher becoming `grade-student` inside the
+trace, rlimits, its wall timeout and kill(-1) as that user. When root may create namespaces, each run
+also gets its own PID, mount and network namespaces (like Docker's: the entrypoint is PID 1, no network,
+a private /etc/resolv.conf pointing at dnsmasq). When it may not, /etc/resolv.conf is rewritten for the
+run and restored afterwards (a throwaway container's file), and runs are serialized with a lock: the
+student's uid, kill(-1) and port 53 are machine-wide.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from grader.settings import Settings
 IMAGE = Path(__file__).resolve().parent.parent / "image"
 ENTRYPOINT = IMAGE / "entrypoint.py"
 RESOLV = IMAGE / "resolv.conf"
-LOCK = Path("/tmp/grade-none.lock")
+LOCK_NAME = "grade-none.lock"
 TEMP_PREFIX = "grade-none-"  # one run's scratch; `grade clean` removes those a killed grader left
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # A name no person has: on a lab machine `student` is often a real login, whose files and processes a
@@ -104,14 +104,34 @@ def rlimits(s: Settings) -> dict[str, int]:
     return {**s.rlimits(), "nproc": s.pids, "cpu": int(s.timeout_s) + 5, "as": (s.memory_mb << 20) * 4}
 
 
+def lock_path() -> Path:
+    """Where runs take their turn. Root's lock lies in a root-owned folder nobody else may write (in the shared
+    temp folder another user could plant a link there for root to follow); anyone else's is their own file."""
+    if os.geteuid() == 0:
+        for folder in (Path("/run"), Path("/var/run")):
+            try:
+                st = folder.stat()
+            except OSError:
+                continue
+            if st.st_uid == 0 and not st.st_mode & 0o022:
+                return folder / LOCK_NAME
+    return Path(tempfile.gettempdir()) / f"grade-none-{os.geteuid()}.lock"
+
+
 @contextmanager
-def _serialized() -> Iterator[None]:
-    with open(LOCK, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def _serialized(path: Path | None = None) -> Iterator[None]:
+    path = path or lock_path()
+    try:  # O_NOFOLLOW: a link in its place is refused, never followed
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as err:
+        raise GraderError(f"cannot open the lock file {path} ({err.strerror}) — remove it if it is a link") from None
+    try:
+        if os.fstat(fd).st_uid != os.geteuid():
+            raise GraderError(f"the lock file {path} belongs to another user — remove it")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 # The course program's race, made certain: the writer puts C and ends at once, main joins it and terminates
-# the reader while C is still in the pipe (the reader is busy for 0.3 s after each value). The reader
-# got A and B; C was in flight through no fault of the program.
+# the reader while C is still in the pipe (the reader is busy handling each value for 0.3 s — computing, as a
+# slow print would, not asleep: a reader terminated asleep with values waiting is a dawdler and fails).
+# The reader got A and B; C was in flight through no fault of the program.
 import os
 import time
 from multiprocessing import Process, Queue
@@ -19,7 +20,9 @@ def read(q):
     while True:
         value = q.get(True)
         print('Get %s from queue.' % value)
-        time.sleep(0.3)
+        busy_until = time.monotonic() + 0.3
+        while time.monotonic() < busy_until:
+            pass
 
 
 if __name__ == '__main__':
