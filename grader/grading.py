@@ -12,7 +12,7 @@ from pathlib import Path
 
 from grader import judge_version
 from grader.catalog import Exercise
-from grader.checks import Check, Run, last_error
+from grader.checks import Check, Run, dropped_output, last_error, untraced_output
 from grader.errors import GraderError, SubmissionError
 from grader.report import CheckResult, Fault, Report, Status
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
@@ -189,6 +189,22 @@ def untraced(f: Facts) -> Imposed | None:
     )
 
 
+def output_around_trace(f: Facts) -> Imposed | None:
+    """The captured output holds bytes no traced write put there (vmsplice, splice, ...). Only for a run that
+    ended by itself or by the grace kill: a run stopped at a limit may have a trace cut short of its last writes."""
+    complete = f.tree.main is not None and f.tree.main.ended and not f.tree.truncated
+    if f.outcome.kill_reason not in (None, "leftover") or f.outcome.trace_truncated or not complete:
+        return None
+    why = untraced_output(f.tree, f.outcome)
+    return Imposed("error", why) if why else None
+
+
+def lines_past_cap(f: Facts) -> Imposed | None:
+    """More printed lines than are kept for judging: a line past the cap could decide a check unseen."""
+    why = dropped_output(f.tree)
+    return Imposed("error", why) if why else None
+
+
 def tracer(f: Facts) -> Imposed | None:
     """The tracer itself complained."""
     if not (errors := tracer_errors(f.outcome, f.tree)):
@@ -297,7 +313,9 @@ RULES: tuple[Callable[[Facts], Imposed | None], ...] = (
     dns_server,
     untraced,
     tracer,
+    output_around_trace,
     output,
+    lines_past_cap,
     pids,
     memory,
     trace_size,

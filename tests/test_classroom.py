@@ -22,7 +22,7 @@ from .conftest import ROOT, GradeFile
 
 HERE = Path(__file__).resolve().parent
 ARG_MAX_STRLEN = 128 << 10  # Linux: one "NAME=value" string given to a new program, its NUL included
-FLOOD = ROOT / "tests" / "attacks" / "programs" / "classroom_flood_wrong_lines.py"
+FLOOD = ROOT / "tests" / "attacks" / "programs" / "ci" / "classroom_flood_wrong_lines.py"
 
 
 @dataclass(frozen=True)

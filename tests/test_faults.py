@@ -63,7 +63,7 @@ def _course(tmp_path: Path, sources: dict[str, bytes]) -> Path:
 GRADER_FAULTS: dict[str, tuple[str, Callable[[], RunOutcome]]] = {
     "engine lost": ("ex1", lambda: load("ex1_reference", infra_error="the Docker engine failed during the run: 500")),
     "no result": ("ex1", lambda: load("ex1_reference", infra_error="the sandbox ended without a result")),
-    "tracer": ("ex1", lambda: load("ex1_reference", stderr=COMPLAINT, stderr_bytes=len(COMPLAINT))),
+    "tracer": ("ex1", lambda: load("ex1_reference", tracer_stderr=COMPLAINT.decode())),
     "dns": ("ex4", lambda: load("ex4_reference", dns_error="dnsmasq: failed to bind 127.0.0.1:53")),
 }
 STUDENT_ERRORS: dict[str, Callable[[], RunOutcome]] = {
@@ -261,7 +261,7 @@ def _run_ci(course: Path, monkeypatch: pytest.MonkeyPatch, **kw: object) -> int:
     from grader.commands.ci import run_ci
 
     sandbox = Recorded({REFERENCE: lambda: load("ex1_reference")})
-    monkeypatch.setattr(grader.cli, "make_sandbox", lambda settings: sandbox)
+    monkeypatch.setattr(grader.cli, "make_sandbox", lambda settings, **_: sandbox)
     monkeypatch.chdir(course)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     args: dict[str, object] = {

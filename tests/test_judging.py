@@ -53,7 +53,7 @@ CASES = {
     "tracer cannot attach": (
         "ex1",
         "ex1_reference",
-        {"stderr": STRACE_COMPLAINT, "stderr_bytes": len(STRACE_COMPLAINT)},
+        {"tracer_stderr": STRACE_COMPLAINT.decode()},
         "error",
         "grader",
         r"the tracer failed \(strace: attach",
@@ -196,16 +196,28 @@ RULE_CASES: dict[str, tuple[Callable[[], Facts], str | None, str | None, str]] =
     "dns_server": (lambda: _facts(dns=True, dns_error="bind failed"), "error", "grader", r"dnsmasq\) failed"),
     "untraced": (lambda: _facts(_tree(untraced=[77])), "error", None, "untraced: processes 77 ran outside"),
     "tracer": (
-        lambda: _facts(stderr=b"strace: exec: Permission denied\n"),
+        lambda: _facts(tracer_stderr="strace: exec: Permission denied\n"),
         "error",
         "grader",
         r"the tracer failed \(strace: exec",
+    ),
+    "output_around_trace": (
+        lambda: _facts(stdout_bytes=1 << 20),
+        "error",
+        None,
+        r"^untraced output: stdout holds 1048576 bytes but the trace saw at most \d+ written to it",
     ),
     "output": (
         lambda: _facts(kill_reason="output-limit", stdout_bytes=9 << 20),
         "error",
         None,
         r"output limit: the program printed 9\.0 MiB and was stopped \(output is kept up to 1\.0 MiB and stopped at 8",
+    ),
+    "lines_past_cap": (
+        lambda: _facts(_tree(lines_dropped={7: 5000})),
+        "error",
+        None,
+        r"^output limit: 5000 printed lines were past the number kept for judging \(process 7 alone",
     ),
     "pids": (
         lambda: _facts(_tree(failed_forks=3)),

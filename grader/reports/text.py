@@ -58,18 +58,30 @@ def _label(p: Proc, t0: float, tree: Tree) -> Text:
     return text
 
 
+DRAWN_PROCS = 200  # a drawing is for reading: a fork bomb's thousands of processes are counted, not drawn
+DRAWN_DEPTH = 40  # generations drawn; a chain a thousand deep would be a thousand columns wide
+
+
 def process_tree(tree: Tree) -> RichTree | Text:
+    """The tree as the student reads it, drawn with a loop (a chain of any depth cannot exhaust the stack)."""
     main = tree.main
     if main is None:
         return Text("no process tree: the program never ran under the tracer", style="dim")
+    shown = tree.trimmed(DRAWN_PROCS)
     t0 = main.start or 0.0
-    root = RichTree(_label(main, t0, tree))
-
-    def add(node: RichTree, pid: int) -> None:
-        for child in sorted(tree.children(pid), key=lambda p: p.start or 0):
-            add(node.add(_label(child, t0, tree)), child.pid)
-
-    add(root, main.pid)
+    root = RichTree(_label(main, t0, shown))
+    stack: list[tuple[RichTree, int, int]] = [(root, main.pid, 0)]
+    deeper = 0
+    while stack:
+        node, pid, depth = stack.pop()
+        kids = sorted(shown.children(pid), key=lambda p: p.start or 0)
+        if depth >= DRAWN_DEPTH:
+            deeper += len(kids)
+            continue
+        stack.extend((node.add(_label(child, t0, shown)), child.pid, depth + 1) for child in kids)
+    left_out = shown.procs_dropped + deeper
+    if left_out:
+        root.add(Text(f"… and {left_out} more processes not drawn", style="dim"))
     return root
 
 

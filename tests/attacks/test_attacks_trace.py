@@ -111,6 +111,7 @@ def test_vmsplice_output_is_untraced(sandbox) -> None:  # type: ignore[no-untype
     assert "student" not in reason
     report = judge(resolve("ex1"), outcome, Settings())
     assert not report.full_marks
+    assert report.status == "error" and (report.reason or "").startswith("untraced output: stdout holds")
 
 
 @pytest.mark.parametrize("exercise", ["ex1_fork", "ex2_process", "ex3_pool", "ex4_subprocess", "ex5_queue"])
