@@ -31,6 +31,8 @@ _BIRTH = re.compile(
     r"^(\d+)\s+\S+\s(?:<\.\.\. (fork|vfork|clone|clone3) resumed>|(fork|vfork|clone|clone3)\()(.*)\) = (\d+)$"
 )
 _BIRTH_START = re.compile(r"^(\d+)\s+(\S+)\s(fork|vfork|clone|clone3)\((.*) <unfinished \.\.\.>$")
+# the creator died inside the call, printed on one line: the child may exist all the same (killed with it)
+_BIRTH_DIED = re.compile(r"^(\d+)\s+(\S+)\s(fork|vfork|clone|clone3)\((.*)\) = \?$")
 _PID_CHANGED = re.compile(r"^(.*) <pid changed to (\d+) \.\.\.>$", re.S)
 _STRING = re.compile(r'"((?:[^"\\]+|\\.)*)"(\.\.\.)?', re.S)
 _IOV_LEN = re.compile(r"iov_len=(\d+)")
@@ -125,11 +127,14 @@ def _births(lines: Iterable[str]) -> Births:
     found = Births()
     out = found.of
     heads: dict[int, tuple[float, str, str]] = {}
+    died: list[tuple[float, int, str]] = []
     for raw in lines:
         if "fork" not in raw and "clone" not in raw:
             continue
         if m := _BIRTH_START.match(raw):
             heads[int(m.group(1))] = (float(m.group(2)), m.group(3), m.group(4))
+        elif m := _BIRTH_DIED.match(raw):
+            died.append((float(m.group(2)), int(m.group(1)), m.group(3) + "|" + m.group(4)))
         elif m := _BIRTH.match(raw):
             tid = int(m.group(1))
             args = (heads.pop(tid, (0.0, "", ""))[2] if m.group(2) else "") + m.group(4)
@@ -137,7 +142,7 @@ def _births(lines: Iterable[str]) -> Births:
             if child in out:
                 found.reused.add(child)
             out.setdefault(child, (tid, m.group(2) or m.group(3), _flags(args)))
-    found.unfinished = sorted((t, tid, how + "|" + args) for tid, (t, how, args) in heads.items())
+    found.unfinished = sorted([*died, *((t, tid, how + "|" + args) for tid, (t, how, args) in heads.items())])
     return found
 
 

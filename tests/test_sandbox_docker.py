@@ -196,7 +196,7 @@ GOOD = (
         (
             GOOD + "12 1.7 exit_group(0) = ?\n12 1.8 +++ exited with 0 +++\n",
             {},
-            "12 is in the trace but not its creation",
+            "untraced: processes 12 ran outside the tracer",
         ),
     ],
     ids=[

@@ -127,6 +127,19 @@ def test_a_child_of_a_creator_killed_in_clone_is_not_untraced() -> None:
     assert tree.untraced == [] and tree.procs[5].parent == 1
 
 
+def test_a_child_of_a_creator_that_died_in_clone_on_one_line_is_not_untraced() -> None:
+    """Seen in fork_churn under the grader's kill(-1): the child's lines come first, then its creator's clone
+    line ends `= ?` (killed inside the call, after the kernel made the child)."""
+    tree = parse(
+        log(
+            "5 1.2 +++ killed by SIGKILL +++",
+            "1 1.1 clone(child_stack=NULL, flags=CLONE_CHILD_SETTID|SIGCHLD) = ?",
+            "1 1.4 +++ killed by SIGKILL +++",
+        )
+    )
+    assert tree.untraced == [] and tree.procs[5].parent == 1
+
+
 def test_execve_from_a_thread_is_recorded() -> None:
     clone3 = "clone3({flags=CLONE_VM|CLONE_THREAD|CLONE_SIGHAND, exit_signal=0} => {parent_tid=[3]}, 88) = 3"
     tree = parse(

@@ -33,8 +33,9 @@ class Attack:
 
 
 ATTACKS: dict[str, Attack] = {
-    # stderr lines in strace's words, by routes the trace does not see as stderr: the student's, not the tracer's
-    "fake_tracer_words": Attack(("passed",), None, full_marks=True),
+    # stderr lines in strace's words, spliced around the traced calls: output the trace did not see is the
+    # student's error, never the tracer's words
+    "fake_tracer_words": Attack(("error",), r"^untraced output: stderr holds \d+ bytes"),
     "seccomp_user_notif": Attack(("failed",), None, output=(r"SECCOMP refused errno 1\n",), failed=("one_child",)),
     "orphan_zombies": Attack(("failed",), None, output=(r"made 150 orphans",)),
     # no cgroup under --sandbox none: the host's memory is not what this attack may fill
@@ -79,7 +80,8 @@ def test_sandbox_attack(sandbox, none_sandbox: NoneSandbox, settings: Settings, 
 def test_fake_tracer_words_reach_stderr_and_stay_the_students(grade_file) -> None:  # type: ignore[no-untyped-def]
     report = grade_file("ex1", PROGRAMS / "fake_tracer_words.py", timeout_s=LIMIT)
     assert "strace: attach: ptrace(PTRACE_SEIZE, 1)" in report.stderr, report.stderr  # spliced, never write()n
-    assert report.status == "passed", report.reason
+    assert report.status == "error" and report.fault is None, report.reason  # the student's, never the tracer's
+    assert report.reason and report.reason.startswith("untraced output: stderr") and "ptrace" not in report.reason
 
 
 def test_a_fork_hidden_from_the_tracer_is_an_error_even_with_the_filter_allowed(  # type: ignore[no-untyped-def]
@@ -92,7 +94,8 @@ def test_a_fork_hidden_from_the_tracer_is_an_error_even_with_the_filter_allowed(
     s = settings.model_copy(update={"timeout_s": LIMIT})
     report = grade(resolve("ex1"), path.read_bytes(), sandbox=sandbox, settings=s, name=path.name)
     assert "SECCOMP installed" in report.output, report.output
-    assert report.status == "error" and report.reason and "not its creation" in report.reason, report.reason
+    assert report.status == "error" and report.reason, report.reason
+    assert re.match(r"untraced: processes \d+ ran outside the tracer", report.reason), report.reason
 
 
 NONE_FILTERED = {  # the Docker profile's refusals, held under --sandbox none by the launcher's filter alone
