@@ -8,6 +8,7 @@ by root into a root-only folder, so the student can neither forge nor read the r
 
 import base64
 import contextlib
+import importlib.util
 import json
 import os
 import pwd
@@ -20,7 +21,23 @@ import sys
 import time
 import zlib
 
-MARKER = "@@GRADE-RESULT@@"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _policy_module():
+    """policy.py, the contract with the grader: beside this file (/opt/grade/ in the image, grader/image/ under
+    --sandbox none), loaded by path because `python3 -I` keeps this folder off sys.path."""
+    if __package__:  # imported as grader.image.entrypoint (tests): the grader's own module, the same class
+        return importlib.import_module(__package__ + ".policy")
+    spec = importlib.util.spec_from_file_location("grade_policy", os.path.join(HERE, "policy.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses looks its module up while it makes the class
+    spec.loader.exec_module(module)
+    return module
+
+
+policy_module = _policy_module()
+MARKER = policy_module.MARKER
 TRACED = (
     "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,ptrace,setsid,setpgid,prctl,"
     "clock_nanosleep,nanosleep,sendmsg,recvmsg"
@@ -28,19 +45,19 @@ TRACED = (
 POLL_S = 0.02
 TRACER_BYTES = 64 << 10  # strace's own stderr kept: its messages are short
 PR_SET_CHILD_SUBREAPER = 36
-LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "as_student.py")
+LAUNCHER = os.path.join(HERE, "as_student.py")
 
 
-def start_dns(cfg, rundir):
+def start_dns(policy, rundir):
     """dnsmasq on 127.0.0.1, answering the exercise's names and logging every query."""
     log = os.path.join(rundir, "dns.log")
     exe = shutil.which("dnsmasq", path="/usr/sbin:/usr/bin:/sbin:/bin")
-    if not cfg.get("dns", True) or exe is None:
+    if not policy.dns or exe is None:
         return None, "dnsmasq not started"
-    conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsmasq.conf")
+    conf = os.path.join(HERE, "dnsmasq.conf")
     pidfile = os.path.join(rundir, "dnsmasq.pid")
     res = subprocess.run(
-        [exe, "--conf-file=" + conf, "--log-facility=" + log, "--pid-file=" + pidfile, *cfg.get("dns_args", [])],
+        [exe, "--conf-file=" + conf, "--log-facility=" + log, "--pid-file=" + pidfile],
         capture_output=True,
         text=True,
         timeout=5,
@@ -279,16 +296,14 @@ class Killer:
             os.waitpid(self.helper, 0)
 
 
-def launch_command(cfg, trace_path, uid, gid, err_fd):
+def launch_command(policy, trace_path, uid, gid, err_fd):
     """strace, as root, runs the launcher as root (no CAP_SYS_PTRACE needed to attach to our own uid); the
     launcher becomes the student inside the traced process, then execs the student's Python."""
-    python = cfg.get("python") or shutil.which("python3")
-    cmd = ["strace", "-f", "-q", "-ttt", "-s", "4096", "-o", trace_path, "-e", TRACED]
-    if cfg.get("seccomp_bpf", True):
-        cmd.append("--seccomp-bpf")
+    python = policy.python or shutil.which("python3")
+    cmd = ["strace", "-f", "-q", "-ttt", "-s", "4096", "-o", trace_path, "-e", TRACED, "--seccomp-bpf"]
     ids = [str(uid), str(gid)] if uid is not None else ["-", "-"]
-    wanted = "filter" if cfg.get("student_filter", True) else "nofilter"  # off only in tests of the other layers
-    return [*cmd, sys.executable, "-I", "-S", LAUNCHER, *ids, wanted, str(err_fd), python, cfg["script"]]
+    wanted = "filter" if policy.student_filter else "nofilter"  # off only in tests of the other layers
+    return [*cmd, sys.executable, "-I", "-S", LAUNCHER, *ids, wanted, str(err_fd), python, policy.script]
 
 
 def without_launcher(trace):
@@ -339,27 +354,27 @@ def become_subreaper():
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def write_submission(cfg):
-    """The submission travels in the configuration: no host folder is shared."""
-    os.makedirs(os.path.dirname(cfg["script"]), exist_ok=True)
-    with open(cfg["script"], "wb") as f:
-        f.write(zlib.decompress(base64.b64decode(cfg.pop("source_z"))))
-    os.chmod(cfg["script"], 0o444)
+def write_submission(policy):
+    """The submission travels in the policy: no host folder is shared."""
+    os.makedirs(os.path.dirname(policy.script), exist_ok=True)
+    with open(policy.script, "wb") as f:
+        f.write(zlib.decompress(base64.b64decode(policy.source_z)))
+    os.chmod(policy.script, 0o444)
 
 
-def student_env(cfg, user):
+def student_env(policy, user):
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": cfg.get("workdir", "/tmp"),
+        "HOME": policy.workdir,
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
         "USER": user,
         "LOGNAME": user,
     }
-    if cfg.get("start_method"):  # tests only: sitecustomize forces the method in every interpreter
-        env["GRADE_START_METHOD"] = cfg["start_method"]
-        env["PYTHONPATH"] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+    if policy.start_method:  # tests only: sitecustomize forces the method in every interpreter
+        env["GRADE_START_METHOD"] = policy.start_method
+        env["PYTHONPATH"] = os.path.join(HERE, "site")
     return env
 
 
@@ -385,21 +400,34 @@ class Streams:
                 self.kept[fd] += chunk[:room]
 
 
+def read_policy():
+    """The grader's policy from GRADE_CONFIG (taken out of the environment: no child inherits it), or one line
+    on stderr and exit status 2 (the sandbox reports "ended without a result" with that line)."""
+    try:
+        return policy_module.Policy.from_json(os.environ.pop("GRADE_CONFIG", ""))
+    except policy_module.PolicyError as err:
+        sys.stderr.write(f"grade entrypoint: {err}\n")
+        sys.exit(2)
+
+
 def main():
-    cfg = json.loads(os.environ.pop("GRADE_CONFIG"))
-    rundir = cfg["rundir"]
+    policy = read_policy()
+    rundir = policy.rundir
     os.makedirs(rundir, mode=0o700, exist_ok=True)
     os.chmod(rundir, 0o700)
-    if "source_z" in cfg:
-        write_submission(cfg)
+    if policy.source_z is not None:
+        write_submission(policy)
     become_subreaper()
-    dns_log, dns_error = start_dns(cfg, rundir)
-    user = cfg.get("user", "student")
+    dns_log, dns_error = start_dns(policy, rundir)
+    user = policy.user
     root = os.getuid() == 0
     entry = pwd.getpwnam(user) if root else pwd.getpwuid(os.getuid())
     # this run's own uid from the image's pool (the grader picks one no other run holds): the kernel's per-uid
     # counts (processes, inotify instances, pipe buffers) are then not shared with a concurrent run
-    uid, gid = (cfg.get("uid", entry.pw_uid), cfg.get("uid", entry.pw_gid)) if root else (entry.pw_uid, entry.pw_gid)
+    if root and policy.uid is not None:
+        uid, gid = policy.uid, policy.uid
+    else:
+        uid, gid = entry.pw_uid, entry.pw_gid
     trace_path = os.path.join(rundir, "trace")
     oom_before = oom_kills()
     killer = Killer(uid, gid, 0)  # forked now: at the pids limit fork fails
@@ -408,22 +436,22 @@ def main():
     tracer_r, tracer_w = os.pipe()
     started = time.time()
     tracer = subprocess.Popen(
-        launch_command(cfg, trace_path, uid if root else None, gid, err_w),
+        launch_command(policy, trace_path, uid if root else None, gid, err_w),
         stdin=subprocess.DEVNULL,
         stdout=out_w,
         stderr=tracer_w,
         pass_fds=(err_w,),
-        env=student_env(cfg, user),
-        cwd=cfg.get("workdir", "/tmp"),
-        preexec_fn=set_limits(cfg.get("rlimits", {})),
+        env=student_env(policy, user),
+        cwd=policy.workdir,
+        preexec_fn=set_limits(policy.rlimits),
         start_new_session=True,
         close_fds=True,
     )
     killer.pgid = tracer.pid
     for fd in (out_w, err_w, tracer_w):
         os.close(fd)
-    streams = Streams({out_r: cfg["output_bytes"], err_r: cfg["output_bytes"], tracer_r: TRACER_BYTES})
-    deadline = time.monotonic() + cfg["timeout"]  # restarted when main appears: its first exec
+    streams = Streams({out_r: policy.output_bytes, err_r: policy.output_bytes, tracer_r: TRACER_BYTES})
+    deadline = time.monotonic() + policy.timeout  # restarted when main appears: its first exec
     main_pid = main_gone = kill_reason = kill_time = killed_at = None
     blocked = {}
     status = None
@@ -445,18 +473,18 @@ def main():
         if main_pid is None:
             main_pid = traced_main(trace_path)
             if main_pid is not None:
-                deadline = now + cfg["timeout"]
+                deadline = now + policy.timeout
         elif main_gone is None and proc_state(main_pid) in (None, "Z", "X"):
             main_gone = now
         reason = None
         printed = streams.total[out_r] + streams.total[err_r]
         if now > deadline:
             reason = "timeout"
-        elif os.path.exists(trace_path) and os.path.getsize(trace_path) > cfg["trace_bytes"]:
+        elif os.path.exists(trace_path) and os.path.getsize(trace_path) > policy.trace_bytes:
             reason = "trace-limit"
-        elif printed > cfg["output_kill_bytes"]:
+        elif printed > policy.output_kill_bytes:
             reason = "output-limit"
-        elif main_gone is not None and now - main_gone > cfg["grace"]:
+        elif main_gone is not None and now - main_gone > policy.grace:
             reason = "leftover"
         if reason and killed_at is None:
             kill_reason, kill_time, killed_at = reason, time.time(), now
@@ -476,9 +504,9 @@ def main():
     if survivors:  # alive after the tracer ended: they ran outside the trace
         killer.kill()
     with open(trace_path, "rb") as f:
-        trace = f.read(cfg["trace_bytes"] + 1)
-    truncated = len(trace) > cfg["trace_bytes"]
-    trace = without_launcher(trace[: cfg["trace_bytes"]])
+        trace = f.read(policy.trace_bytes + 1)
+    truncated = len(trace) > policy.trace_bytes
+    trace = without_launcher(trace[: policy.trace_bytes])
     stop_dns(rundir)
     oom_after = oom_kills()
     dns = ""

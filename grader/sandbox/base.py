@@ -9,9 +9,9 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from grader.image.policy import MARKER, Policy
 from grader.settings import Settings
 
-MARKER = "@@GRADE-RESULT@@"
 # The student's uids, outside the range useradd hands to people (1000-60000). The kernel counts processes
 # per uid across the whole machine (RLIMIT_NPROC, the none sandbox's stand-in for a pids limit), so the
 # student must share a uid with no host account and the two sandboxes must not share one: a fork bomb in
@@ -72,22 +72,39 @@ class RunOutcome(BaseModel):
         )
 
 
-def entrypoint_config(request: RunRequest, *, script: str, rundir: str, workdir: str) -> dict[str, object]:
-    """The JSON configuration the entrypoint reads from GRADE_CONFIG."""
+def entrypoint_policy(
+    request: RunRequest,
+    *,
+    script: str,
+    rundir: str,
+    workdir: str,
+    source_z: str | None,
+    user: str,
+    uid: int | None,
+    python: str | None,
+    rlimits: dict[str, int],
+) -> Policy:
+    """The policy the entrypoint reads from GRADE_CONFIG: the request's limits, and what only the sandbox knows
+    (where things lie, who the student is), which every sandbox must state."""
     s = request.settings
-    return {
-        "script": script,
-        "rundir": rundir,
-        "workdir": workdir,
-        "timeout": s.timeout_s,
-        "grace": s.grace_s,
-        "output_bytes": s.output_bytes,
-        "output_kill_bytes": s.output_stop_bytes,
-        "trace_bytes": s.trace_bytes,
-        "rlimits": s.rlimits(),
-        "dns": request.dns,
-        "start_method": s.start_method,
-    }
+    return Policy(
+        script=script,
+        rundir=rundir,
+        workdir=workdir,
+        source_z=source_z,
+        user=user,
+        uid=uid,
+        python=python,
+        timeout=s.timeout_s,
+        grace=s.grace_s,
+        output_bytes=s.output_bytes,
+        output_kill_bytes=s.output_stop_bytes,
+        trace_bytes=s.trace_bytes,
+        rlimits=rlimits,
+        dns=request.dns,
+        start_method=s.start_method,
+        student_filter=True,
+    )
 
 
 class Sandbox(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
-import json
+import dataclasses
 import os
 import random
 import signal
@@ -23,7 +23,7 @@ import requests.exceptions
 from grader.errors import EngineUnavailable, ImageError, SubmissionError
 from grader.image.build import ensure_image
 from grader.image.seccomp import profile_json
-from grader.sandbox.base import IMAGE_UIDS, RunOutcome, RunRequest, entrypoint_config
+from grader.sandbox.base import IMAGE_UIDS, RunOutcome, RunRequest, entrypoint_policy
 from grader.settings import Settings
 
 LABEL = "grade.run"
@@ -99,8 +99,9 @@ def remove_strays(client: docker.DockerClient) -> int:
 
 class DockerSandbox:
     name = "docker"
-    # entrypoint settings laid over the request's: tests turn one layer off to prove the other holds
-    config_overrides: ClassVar[dict[str, object]] = {}
+    # policy fields laid over the request's (checked as any policy is): tests turn one layer off to prove the
+    # other holds
+    config_overrides: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, settings: Settings, *, progress: Any = None, pool_size: int = 10) -> None:
         self.settings = settings
@@ -123,13 +124,21 @@ class DockerSandbox:
         if len(request.source) > MAX_SOURCE:
             size = len(request.source)
             raise SubmissionError(f"the submission is {size} bytes; the limit is {MAX_SOURCE} — is it the right file?")
-        config = entrypoint_config(request, script="/submission/solution.py", rundir="/run/grade", workdir="/tmp")
-        config["source_z"] = base64.b64encode(zlib.compress(request.source)).decode()
-        config["uid"] = uid
-        config.update(self.config_overrides)
+        policy = entrypoint_policy(
+            request,
+            script="/submission/solution.py",
+            rundir="/run/grade",
+            workdir="/tmp",
+            source_z=base64.b64encode(zlib.compress(request.source)).decode(),
+            user="student",  # every uid of the image's pool is named so (see the Dockerfile)
+            uid=uid,
+            python=None,  # the image's python3
+            rlimits=s.rlimits(),
+        )
+        policy = dataclasses.replace(policy, **self.config_overrides)
         return self.client.containers.create(
             self.image,
-            environment={"GRADE_CONFIG": json.dumps(config)},
+            environment={"GRADE_CONFIG": policy.to_json()},
             labels={LABEL: uuid.uuid4().hex, "grade": "1"},
             network_mode="none",
             pids_limit=s.pids,

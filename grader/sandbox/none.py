@@ -12,7 +12,6 @@ student's uid, kill(-1) and port 53 are machine-wide.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import pwd
 import shutil
@@ -25,7 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.sandbox.base import NONE_UID, RunOutcome, RunRequest, entrypoint_config
+from grader.image.policy import Policy
+from grader.sandbox.base import NONE_UID, RunOutcome, RunRequest, entrypoint_policy
 from grader.settings import Settings
 
 IMAGE = Path(__file__).resolve().parent.parent / "image"
@@ -174,7 +174,7 @@ class NoneSandbox:
         self.namespaces = namespaces_work()
         self.notice = None if self.root else UNPRIVILEGED
 
-    def _config(self, request: RunRequest, base: Path) -> dict[str, object]:
+    def _policy(self, request: RunRequest, base: Path) -> Policy:
         code, run, work = (base / "code"), (base / "run"), (base / "work")
         code.mkdir(mode=0o755)
         run.mkdir(mode=0o700)
@@ -186,9 +186,17 @@ class NoneSandbox:
         script.chmod(0o444)
         if self.root:
             os.chown(work, self.user.pw_uid, self.user.pw_gid)
-        config = entrypoint_config(request, script=str(script), rundir=str(run), workdir=str(work))
-        config.update(rlimits=rlimits(request.settings), python=self.python, user=self.user.pw_name)
-        return config
+        return entrypoint_policy(
+            request,
+            script=str(script),
+            rundir=str(run),
+            workdir=str(work),
+            source_z=None,  # written above, where the student can read it
+            user=self.user.pw_name,
+            uid=None,  # the account's own
+            python=self.python,
+            rlimits=rlimits(request.settings),
+        )
 
     def _command(self) -> list[str]:
         entry = [sys.executable, "-I", str(ENTRYPOINT)]
@@ -202,8 +210,8 @@ class NoneSandbox:
         s = request.settings
         swap = self.root and request.dns and not self.namespaces
         with _serialized(), tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp, _resolver_swapped(swap):
-            config = self._config(request, Path(tmp))
-            env = {"GRADE_CONFIG": json.dumps(config), "PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
+            policy = self._policy(request, Path(tmp))
+            env = {"GRADE_CONFIG": policy.to_json(), "PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
             try:
                 res = subprocess.run(
                     self._command(),
