@@ -6,8 +6,11 @@ never holds that stdout: its stdout and stderr are pipes this process drains, an
 by root into a root-only folder, so the student can neither forge nor read the result.
 """
 
+from __future__ import annotations
+
 import base64
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -410,131 +413,268 @@ def read_policy():
         sys.exit(2)
 
 
-def main():
-    policy = read_policy()
-    rundir = policy.rundir
-    os.makedirs(rundir, mode=0o700, exist_ok=True)
-    os.chmod(rundir, 0o700)
+def prepare(policy):
+    """The root-only run folder, the submission in place (when the policy carries it), and orphans coming to us."""
+    os.makedirs(policy.rundir, mode=0o700, exist_ok=True)
+    os.chmod(policy.rundir, 0o700)
     if policy.source_z is not None:
         write_submission(policy)
     become_subreaper()
-    dns_log, dns_error = start_dns(policy, rundir)
-    user = policy.user
+
+
+@dataclasses.dataclass(frozen=True)
+class Student:
+    """Who the program runs as. `root` False: the entrypoint itself is that user (--sandbox none without root)."""
+
+    user: str
+    uid: int
+    gid: int
+    root: bool
+
+
+def student_of(policy):
     root = os.getuid() == 0
-    entry = pwd.getpwnam(user) if root else pwd.getpwuid(os.getuid())
+    entry = pwd.getpwnam(policy.user) if root else pwd.getpwuid(os.getuid())
     # this run's own uid from the image's pool (the grader picks one no other run holds): the kernel's per-uid
     # counts (processes, inotify instances, pipe buffers) are then not shared with a concurrent run
     if root and policy.uid is not None:
-        uid, gid = policy.uid, policy.uid
-    else:
-        uid, gid = entry.pw_uid, entry.pw_gid
-    trace_path = os.path.join(rundir, "trace")
-    oom_before = oom_kills()
-    killer = Killer(uid, gid, 0)  # forked now: at the pids limit fork fails
+        return Student(policy.user, policy.uid, policy.uid, root)
+    return Student(policy.user, entry.pw_uid, entry.pw_gid, root)
+
+
+@dataclasses.dataclass
+class Run:
+    """The started tracer and the pipes it and the program write to."""
+
+    tracer: subprocess.Popen
+    streams: Streams
+    out_r: int
+    err_r: int
+    tracer_r: int
+    trace_path: str
+    started: float
+
+    def printed(self):
+        return self.streams.total[self.out_r] + self.streams.total[self.err_r]
+
+
+def start_tracer(policy, student, trace_path):
+    """strace, in its own session, with the launcher and the program under it: their pipes, folder and limits."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     tracer_r, tracer_w = os.pipe()
     started = time.time()
     tracer = subprocess.Popen(
-        launch_command(policy, trace_path, uid if root else None, gid, err_w),
+        launch_command(policy, trace_path, student.uid if student.root else None, student.gid, err_w),
         stdin=subprocess.DEVNULL,
         stdout=out_w,
         stderr=tracer_w,
         pass_fds=(err_w,),
-        env=student_env(policy, user),
+        env=student_env(policy, student.user),
         cwd=policy.workdir,
         preexec_fn=set_limits(policy.rlimits),
         start_new_session=True,
         close_fds=True,
     )
-    killer.pgid = tracer.pid
     for fd in (out_w, err_w, tracer_w):
         os.close(fd)
     streams = Streams({out_r: policy.output_bytes, err_r: policy.output_bytes, tracer_r: TRACER_BYTES})
-    deadline = time.monotonic() + policy.timeout  # restarted when main appears: its first exec
-    main_pid = main_gone = kill_reason = kill_time = killed_at = None
-    blocked = {}
-    status = None
-    tracer_done = 0.0
+    return Run(tracer, streams, out_r, err_r, tracer_r, trace_path, started)
+
+
+UNTRACED_AFTER_S = 0.5  # strace ended, a pipe still open this long after: something escaped the tracer
+KILL_TRACER_AFTER_S = 3  # a kill this old and strace still running: strace itself will not finish
+GIVE_UP_AFTER_S = 5  # a kill this old: stop watching, whatever is still open
+
+
+class Watch:
+    """What the drain-and-watch loop has seen of a run, on the monotonic clock. Its decisions are pure functions
+    of this state and of what the loop observed at `now`; `watch_run` observes and acts."""
+
+    def __init__(self, policy, now):
+        self.timeout, self.grace = policy.timeout, policy.grace
+        self.trace_bytes, self.output_kill_bytes = policy.trace_bytes, policy.output_kill_bytes
+        self.deadline = now + policy.timeout  # restarted when main appears: its first exec
+        self.status = None  # strace's exit status, once it has ended
+        self.tracer_done = 0.0  # when strace was last polled while running, or found ended
+        self.main_pid = self.main_gone = None
+        self.kill_reason = self.kill_time = self.killed_at = None
+        self.blocked = {}  # pid -> what it was doing when the run was stopped
+
+    def tracer_polled(self, status, now):
+        self.status, self.tracer_done = status, now
+
+    def main_started(self, pid, now):
+        self.main_pid, self.deadline = pid, now + self.timeout
+
+    def main_ended(self, now):
+        self.main_gone = now
+
+    def stopped(self, reason, now, wall):
+        self.kill_reason, self.kill_time, self.killed_at = reason, wall, now
+
+    def finished(self, streams_open):
+        """strace has ended and every pipe is closed: nothing more can come."""
+        return self.status is not None and not streams_open
+
+    def untraced(self, now):
+        """strace has ended but a pipe is still open: something escaped the tracer (decided once)."""
+        return self.status is not None and self.killed_at is None and now - self.tracer_done > UNTRACED_AFTER_S
+
+    def limit(self, now, trace_size, printed):
+        """The limit the run has passed (the first in this order), or None; None once the run is being stopped."""
+        if self.killed_at is not None:
+            return None
+        if now > self.deadline:
+            return "timeout"
+        if trace_size > self.trace_bytes:
+            return "trace-limit"
+        if printed > self.output_kill_bytes:
+            return "output-limit"
+        if self.main_gone is not None and now - self.main_gone > self.grace:
+            return "leftover"
+        return None
+
+    def killing(self):
+        """Stopped while strace still runs: the kill goes out again each round (what it missed may have forked)."""
+        return self.killed_at is not None and self.status is None
+
+    def kill_tracer(self, now):
+        return self.killing() and now - self.killed_at > KILL_TRACER_AFTER_S
+
+    def give_up(self, now):
+        return self.killed_at is not None and now - self.killed_at > GIVE_UP_AFTER_S
+
+
+def trace_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:  # strace has not created it yet
+        return 0
+
+
+def observe_main(watch, trace_path, now):
+    """The program's main process: when it first appears in the trace, and when it has ended."""
+    if watch.main_pid is None:
+        pid = traced_main(trace_path)
+        if pid is not None:
+            watch.main_started(pid, now)
+    elif watch.main_gone is None and proc_state(watch.main_pid) in (None, "Z", "X"):
+        watch.main_ended(now)
+
+
+def stop(watch, reason, now, student):
+    """Note why and when the run is stopped, and what each student process was doing then."""
+    watch.stopped(reason, now, time.time())
+    watch.blocked = snapshot(student.uid, student.gid, student.root)
+
+
+def kill(watch, killer, tracer, now):
+    killer.kill()
+    if watch.kill_tracer(now):
+        tracer.kill()  # strace itself will not finish; its log so far is what we have
+
+
+def watch_run(policy, run, student, killer):
+    """Drain the pipes and watch the limits until strace has ended with every pipe closed, or a kill is old."""
+    watch = Watch(policy, time.monotonic())
     while True:
-        streams.drain(POLL_S)
-        reap_orphans({tracer.pid, killer.helper})
+        run.streams.drain(POLL_S)
+        reap_orphans({run.tracer.pid, killer.helper})
         now = time.monotonic()
-        if status is None:
-            status = tracer.poll()
-            tracer_done = now
-        if status is not None and not streams.open:
+        if watch.status is None:
+            watch.tracer_polled(run.tracer.poll(), now)
+        if watch.finished(bool(run.streams.open)):
             break
-        if status is not None and killed_at is None and now - tracer_done > 0.5:
-            # strace is gone but a pipe is still open: something escaped the tracer. Kill it.
-            kill_reason, kill_time, killed_at = "untraced", time.time(), now
-            blocked = snapshot(uid, gid, root)
+        if watch.untraced(now):
+            stop(watch, "untraced", now, student)
             killer.kill()
-        if main_pid is None:
-            main_pid = traced_main(trace_path)
-            if main_pid is not None:
-                deadline = now + policy.timeout
-        elif main_gone is None and proc_state(main_pid) in (None, "Z", "X"):
-            main_gone = now
-        reason = None
-        printed = streams.total[out_r] + streams.total[err_r]
-        if now > deadline:
-            reason = "timeout"
-        elif os.path.exists(trace_path) and os.path.getsize(trace_path) > policy.trace_bytes:
-            reason = "trace-limit"
-        elif printed > policy.output_kill_bytes:
-            reason = "output-limit"
-        elif main_gone is not None and now - main_gone > policy.grace:
-            reason = "leftover"
-        if reason and killed_at is None:
-            kill_reason, kill_time, killed_at = reason, time.time(), now
-            blocked = snapshot(uid, gid, root)
-        if killed_at is not None and status is None:
-            killer.kill()
-            if now - killed_at > 3:
-                tracer.kill()  # strace itself will not finish; its log so far is what we have
-        if killed_at is not None and now - killed_at > 5:
+        observe_main(watch, run.trace_path, now)
+        reason = watch.limit(now, trace_size(run.trace_path), run.printed())
+        if reason:
+            stop(watch, reason, now, student)
+        if watch.killing():
+            kill(watch, killer, run.tracer, now)
+        if watch.give_up(now):
             break
-    if status is None:
+    return watch
+
+
+def end_tracer(watch, tracer):
+    if watch.status is None:
         tracer.kill()
-        status = tracer.wait()
-    ended = time.time()
+        watch.status = tracer.wait()
+
+
+def sweep(killer, student):
+    """The student's processes still alive after the tracer ended ran outside the trace: killed, and returned."""
     killer.close()
-    survivors = processes_of(uid) if root else []
-    if survivors:  # alive after the tracer ended: they ran outside the trace
+    survivors = processes_of(student.uid) if student.root else []
+    if survivors:
         killer.kill()
+    return survivors
+
+
+def read_trace(trace_path, limit):
+    """The program's trace, up to `limit` bytes and without the launcher's lines; whether it was longer."""
     with open(trace_path, "rb") as f:
-        trace = f.read(policy.trace_bytes + 1)
-    truncated = len(trace) > policy.trace_bytes
-    trace = without_launcher(trace[: policy.trace_bytes])
-    stop_dns(rundir)
-    oom_after = oom_kills()
-    dns = ""
+        trace = f.read(limit + 1)
+    return without_launcher(trace[:limit]), len(trace) > limit
+
+
+def read_dns_log(dns_log):
     if dns_log and os.path.exists(dns_log):
         with open(dns_log, "rb") as f:
-            dns = f.read(65536).decode("utf-8", "replace")
-    result = {
-        "started": started,
+            return f.read(65536).decode("utf-8", "replace")
+    return ""
+
+
+def collect(policy, run, watch, *, ended, survivors, dns, oom_before):
+    """After the run: the trace read, dnsmasq stopped and its log read (`dns`: start_dns's log path and error),
+    the OOM kills counted; the one result line's JSON object (grader/sandbox/base.py RunOutcome reads it)."""
+    dns_log, dns_error = dns
+    trace, truncated = read_trace(run.trace_path, policy.trace_bytes)
+    stop_dns(policy.rundir)
+    oom_after = oom_kills()
+    return {
+        "started": run.started,
         "ended": ended,
-        "strace_status": status,
-        "main_pid": main_pid,
-        "kill_reason": kill_reason,
-        "kill_time": kill_time,
-        "stdout": base64.b64encode(bytes(streams.kept[out_r])).decode(),
-        "stdout_bytes": streams.total[out_r],
-        "stderr": base64.b64encode(bytes(streams.kept[err_r])).decode(),
-        "stderr_bytes": streams.total[err_r],
-        "tracer_stderr": bytes(streams.kept[tracer_r]).decode("utf-8", "replace"),
+        "strace_status": watch.status,
+        "main_pid": watch.main_pid,
+        "kill_reason": watch.kill_reason,
+        "kill_time": watch.kill_time,
+        "stdout": base64.b64encode(bytes(run.streams.kept[run.out_r])).decode(),
+        "stdout_bytes": run.streams.total[run.out_r],
+        "stderr": base64.b64encode(bytes(run.streams.kept[run.err_r])).decode(),
+        "stderr_bytes": run.streams.total[run.err_r],
+        "tracer_stderr": bytes(run.streams.kept[run.tracer_r]).decode("utf-8", "replace"),
         "trace_z": base64.b64encode(zlib.compress(trace, 3)).decode(),
         "trace_bytes": len(trace),
         "trace_truncated": truncated,
-        "dns_log": dns,
+        "dns_log": read_dns_log(dns_log),
         "dns_error": dns_error,
         "untraced": survivors,
-        "blocked": blocked,
+        "blocked": watch.blocked,
         "oom_kills": None if oom_after is None else oom_after - (oom_before or 0),
     }
-    sys.stdout.write(MARKER + json.dumps(result) + "\n")
+
+
+def main():
+    policy = read_policy()
+    prepare(policy)
+    dns = start_dns(policy, policy.rundir)
+    student = student_of(policy)
+    trace_path = os.path.join(policy.rundir, "trace")
+    oom_before = oom_kills()
+    killer = Killer(student.uid, student.gid, 0)  # forked now: at the pids limit fork fails
+    run = start_tracer(policy, student, trace_path)
+    killer.pgid = run.tracer.pid
+    watch = watch_run(policy, run, student, killer)
+    end_tracer(watch, run.tracer)
+    ended = time.time()
+    survivors = sweep(killer, student)
+    found = collect(policy, run, watch, ended=ended, survivors=survivors, dns=dns, oom_before=oom_before)
+    sys.stdout.write(MARKER + json.dumps(found) + "\n")
     sys.stdout.flush()
 
 
