@@ -13,7 +13,7 @@ import pytest
 
 from grader.image import build
 from grader.image.policy import Policy, PolicyError
-from grader.sandbox.base import RunOutcome, RunRequest
+from grader.sandbox.base import IMAGE_UID, IMAGE_UIDS, RunOutcome, RunRequest
 from grader.settings import Settings
 
 from .conftest import ROOT
@@ -91,6 +91,13 @@ def test_the_image_carries_the_policy_beside_its_entrypoint() -> None:
     assert "policy.py" in build.CONTEXT_FILES
     copies = [line for line in (IMAGE / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")]
     assert any("policy.py" in line.split() and line.endswith(" /opt/grade/") for line in copies), copies
+
+
+def test_the_images_accounts_are_the_uids_the_grader_hands_out() -> None:
+    """The Dockerfile creates `student` with IMAGE_UID and the pool the Docker sandbox picks each run's uid from."""
+    text = (IMAGE / "Dockerfile").read_text()
+    assert f"useradd --uid {IMAGE_UID} " in text
+    assert f"for uid in $(seq {IMAGE_UIDS[0]} {IMAGE_UIDS[-1]}); do" in text
 
 
 def _entrypoint(config: str) -> subprocess.CompletedProcess[str]:
