@@ -21,6 +21,8 @@ lint:
 bench: setup
 	$(PYTHON) bench/bench_overhead.py 10
 	$(PYTHON) bench/bench_batch.py
+	$(PYTHON) bench/bench_judge.py
+	$(PYTHON) bench/bench_cli.py
 
 clean:
 	grade clean

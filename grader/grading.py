@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from grader import judge_version
 from grader.catalog import Exercise
@@ -394,14 +395,21 @@ def _judge(exercise: Exercise, outcome: RunOutcome, settings: Settings, *, sandb
         checks=checks,
         reason=reason,
         fault=fault,
-        output=outcome.stdout.decode("utf-8", "replace"),
-        output_truncated=outcome.stdout_bytes > len(outcome.stdout),
-        stderr=outcome.stderr.decode("utf-8", "replace"),
-        stderr_truncated=outcome.stderr_bytes > len(outcome.stderr),
-        duration_s=round(outcome.wall_s, 3),
+        **_captured(outcome),
         sandbox=sandbox,
         tree=tree,
     )
+
+
+def _captured(outcome: RunOutcome) -> dict[str, Any]:
+    """The report's fields for what the program printed and how long it ran, as the sandbox captured them."""
+    return {
+        "output": outcome.stdout.decode("utf-8", "replace"),
+        "output_truncated": outcome.stdout_bytes > len(outcome.stdout),
+        "stderr": outcome.stderr.decode("utf-8", "replace"),
+        "stderr_truncated": outcome.stderr_bytes > len(outcome.stderr),
+        "duration_s": round(outcome.wall_s, 3),
+    }
 
 
 def broken(exercise: Exercise, reason: str, *, outcome: RunOutcome | None = None, sandbox: str = "none") -> Report:
@@ -416,11 +424,7 @@ def broken(exercise: Exercise, reason: str, *, outcome: RunOutcome | None = None
         checks=not_run(exercise, reason),
         reason=reason,
         fault="grader",
-        output=outcome.stdout.decode("utf-8", "replace"),
-        output_truncated=outcome.stdout_bytes > len(outcome.stdout),
-        stderr=outcome.stderr.decode("utf-8", "replace"),
-        stderr_truncated=outcome.stderr_bytes > len(outcome.stderr),
-        duration_s=round(outcome.wall_s, 3),
+        **_captured(outcome),
         sandbox=sandbox,
     )
 

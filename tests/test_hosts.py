@@ -29,7 +29,7 @@ from .conftest import ROOT, SUBMISSIONS
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 LABEL = {"grade.run": "host-emulation-test"}
 SHADOW = ROOT / "tests" / "attacks" / "programs" / "gradescope_shadow_grader"
-FULL = sum(ex.max_score for ex in registry().values())  # 49
+FULL = sum(ex.max_score for ex in registry().values())  # 50: ex1 10, ex2 10, ex3 13, ex4 9, ex5 8
 # Gradescope's harness: the bundle unzipped in /autograder/source, setup.sh run once with network while the
 # image is built, run_autograder copied beside it; the submission arrives later, in /autograder/submission.
 GRADESCOPE = """FROM {base}

@@ -53,6 +53,22 @@ def test_forgery_gets_no_full_marks(grade_file: GradeFile, sandbox, name: str) -
     assert leftovers(sandbox.last_container) == "", "the container was left behind"
 
 
+@pytest.mark.parametrize("name", sorted([*FORGERIES, "vmsplice_output"]))
+def test_forgery_gets_no_full_marks_under_the_none_sandbox(settings: Settings, name: str) -> None:
+    """The same forgeries where Gradescope and GitLab grade: --sandbox none (its launcher and filter, no Docker)."""
+    from grader.grading import grade
+    from grader.sandbox.none import NoneSandbox
+
+    exercise = FORGERIES[name].exercise if name in FORGERIES else "ex1"
+    path = PROGRAMS / f"{name}.py"
+    s = settings.model_copy(update={"timeout_s": LIMIT})
+    report = grade(resolve(exercise), path.read_bytes(), sandbox=NoneSandbox(s), settings=s, name=path.name)
+    why = (report.status, report.reason, failing(report), report.output[:400], report.stderr[-300:])
+    assert not report.full_marks and report.score < report.max_score, why
+    if name in FORGERIES:
+        assert set(FORGERIES[name].failed) <= set(failing(report)), why
+
+
 def test_clone_parent_child_is_attributed_to_main(grade_file: GradeFile) -> None:
     report = grade_file("ex1", PROGRAMS / "clone_parent_sibling.py", timeout_s=LIMIT)
     tree = report.tree
