@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import zipfile
@@ -26,11 +28,15 @@ from urllib.parse import unquote
 
 import pytest
 
+from grader.batch import discover, grade_cell
+from grader.catalog import resolve
+from grader.grading import precheck
 from grader.layouts import printable
+from grader.sandbox.base import RunOutcome, RunRequest
+from grader.settings import Settings
 
 from .conftest import ROOT
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
 PROGRAMS = ROOT / "tests" / "attacks" / "programs"
 REFERENCE = ROOT / "solutions" / "ex1_fork.py"
 EXERCISES = ("ex1_fork", "ex5_queue")  # ex5: only the reference student hands it in; for the rest, `missing`
@@ -81,7 +87,14 @@ CLASS = [
     _s("deep_chain", "batch/deep_process_chain"),
     _s("zip_bomb", None),
     _s("zip_slip", None, full=True),  # the reference, inside a zip beside members that climb out
+    _s("huge_file", None),  # an ex1.py larger than the bound on the grader's memory (sparse: no disk)
 ]
+HUGE = 5 << 28  # 1.25 GiB
+# why the files no program ran from were refused
+REASONS = {
+    b"huge_file": r"^ex1\.py is 1,342,177,280 bytes, over the limit of 262,144 bytes",
+    b"zip_bomb": r"^ex1\.py is 41,943,047 bytes, over the limit",  # bomb1.zip's; bomb2.zip overspent the budget
+}
 
 
 def _write_program(folder: Path, program: Path, token: str, i: int) -> None:
@@ -124,6 +137,10 @@ def build_class(root: Path, token: str) -> list[str]:
             (folder / "ex5.py").write_bytes((ROOT / "solutions" / "ex5_queue.py").read_bytes())
         elif student.folder == b"zip_bomb":
             _zip_bomb(folder)
+        elif student.folder == b"huge_file":
+            with open(folder / "ex1.py", "wb") as f:
+                f.write(b"print('hello')\n")
+                f.truncate(HUGE)
         else:
             escaped += _zip_slip(folder, token)
     return escaped
@@ -226,6 +243,8 @@ def _check_verdicts(table: Table) -> None:
             assert (status, score) == ("passed", top), (s.id, status, score, why)
         else:
             assert status != "passed" and score < top, (s.id, status, score, why)
+        if s.folder in REASONS:
+            assert why and re.search(REASONS[s.folder], why), (s.id, why)
         ex5 = table[(s.id, "ex5_queue")]
         assert ex5[:2] == (("passed", ex5[2]) if s.folder == b"alice_reference" else ("missing", 0.0)), (s.id, ex5)
 
@@ -331,6 +350,8 @@ def _check_deep_chain(db: Path) -> None:
     assert report["status"] == "timeout" or (reached and int(reached.group(1)) == 1500), report["output"][-300:]
 
 
+@pytest.mark.docker
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_a_hostile_class_is_graded_to_the_end(tmp_path: Path) -> None:
     token = f"hostile-class-{uuid.uuid4().hex}"
@@ -354,3 +375,26 @@ def test_a_hostile_class_is_graded_to_the_end(tmp_path: Path) -> None:
     res = _batch(root, db, rss)
     assert "resuming:" in res.stderr, res.stderr[-2000:]
     assert _table(db) == table
+
+
+class _Refuses:
+    """A sandbox a refused file must never reach."""
+
+    name = "none"
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        raise AssertionError("a file over the size limit was run")
+
+
+def test_a_file_over_the_size_limit_is_refused_without_holding_it(tmp_path: Path) -> None:
+    """Batch held every cell's whole file until it was graded: one 1.25 GiB ex1.py took the grader to 1.4 GB.
+    Its hash is still the whole file's, and the verdict is the size limit's, from the size alone."""
+    (tmp_path / "class" / "big").mkdir(parents=True)
+    body = b"print('hello')\n" + b"#" * (3 << 20)
+    (tmp_path / "class" / "big" / "ex1.py").write_bytes(body)
+    (cell,) = discover(tmp_path / "class", [resolve("ex1")], max_bytes=1 << 20)
+    assert cell.source == b"" and cell.sha256 == hashlib.sha256(body).hexdigest()
+    row = grade_cell(cell, _Refuses(), Settings(source_bytes=1 << 20), threading.Event(), lambda n, cause: None)
+    assert (row.status, row.score, row.infra) == ("failed", 0.0, False)
+    assert row.reason == precheck(body, "ex1.py", max_bytes=1 << 20)  # the words a lone `grade submit` gives
+    assert row.sha256 == cell.sha256 and json.loads(row.report or "{}")["sha256"] == cell.sha256
