@@ -88,12 +88,14 @@ CLASS = [
     _s("zip_bomb", None),
     _s("zip_slip", None, full=True),  # the reference, inside a zip beside members that climb out
     _s("huge_file", None),  # an ex1.py larger than the bound on the grader's memory (sparse: no disk)
+    _s("linked", None),  # ex1.py is a link to the reference solution (a cloned repository can hold links)
 ]
 HUGE = 5 << 28  # 1.25 GiB
 # why the files no program ran from were refused
 REASONS = {
     b"huge_file": r"^ex1\.py is 1,342,177,280 bytes, over the limit of 262,144 bytes",
     b"zip_bomb": r"^ex1\.py is 41,943,047 bytes, over the limit",  # bomb1.zip's; bomb2.zip overspent the budget
+    b"linked": r"^no file for this exercise$",
 }
 
 
@@ -137,6 +139,8 @@ def build_class(root: Path, token: str) -> list[str]:
             (folder / "ex5.py").write_bytes((ROOT / "solutions" / "ex5_queue.py").read_bytes())
         elif student.folder == b"zip_bomb":
             _zip_bomb(folder)
+        elif student.folder == b"linked":
+            (folder / "ex1.py").symlink_to(REFERENCE)
         elif student.folder == b"huge_file":
             with open(folder / "ex1.py", "wb") as f:
                 f.write(b"print('hello')\n")
@@ -238,7 +242,7 @@ def _check_verdicts(table: Table) -> None:
     assert set(table) == cells, sorted(set(table) ^ cells)
     for s in CLASS:
         status, score, top, why = table[(s.id, "ex1_fork")]
-        assert status in ("passed", "failed", "error", "timeout"), (s.id, status)
+        assert status in ("passed", "failed", "error", "timeout") or s.folder == b"linked", (s.id, status)
         if s.full_marks:
             assert (status, score) == ("passed", top), (s.id, status, score, why)
         else:
@@ -398,3 +402,18 @@ def test_a_file_over_the_size_limit_is_refused_without_holding_it(tmp_path: Path
     assert (row.status, row.score, row.infra) == ("failed", 0.0, False)
     assert row.reason == precheck(body, "ex1.py", max_bytes=1 << 20)  # the words a lone `grade submit` gives
     assert row.sha256 == cell.sha256 and json.loads(row.report or "{}")["sha256"] == cell.sha256
+
+
+def test_links_in_a_students_folder_are_not_their_files(tmp_path: Path) -> None:
+    """A repository cloned for grading can hold links: `ex1.py -> <the reference solution>` was graded as the
+    student's own file (full marks for a file they never wrote), `ex1.py -> ../alice/ex1.py` as a copy of
+    another's. Like a zip's link members, they are skipped."""
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "ex1.py").write_bytes(REFERENCE.read_bytes())
+    (tmp_path / "bob" / "course" / "exercises" / "ex2_process").mkdir(parents=True)
+    (tmp_path / "bob" / "ex1.py").symlink_to(REFERENCE)
+    (tmp_path / "bob" / "ex01.py").symlink_to(tmp_path / "alice" / "ex1.py")
+    (tmp_path / "bob" / "course" / "exercises" / "ex2_process" / "solution.py").symlink_to(REFERENCE)
+    cells = {(c.student, c.exercise.id): c for c in discover(tmp_path, [resolve("ex1"), resolve("ex2")])}
+    assert cells[("alice", "ex1_fork")].found is not None
+    assert cells[("bob", "ex1_fork")].found is None and cells[("bob", "ex2_process")].found is None
