@@ -126,6 +126,12 @@ def _zip_slip(folder: Path, token: str) -> list[str]:
     return escaped
 
 
+def _huge(folder: Path) -> None:
+    with open(folder / "ex1.py", "wb") as f:
+        f.write(b"print('hello')\n")
+        f.truncate(HUGE)
+
+
 def build_class(root: Path, token: str) -> list[str]:
     """Write CLASS under `root`; returns the file names the zip-slip members must never be written to."""
     root.mkdir()
@@ -135,18 +141,16 @@ def build_class(root: Path, token: str) -> list[str]:
         os.mkdir(os.fsencode(folder))
         if student.program is not None:
             _write_program(folder, student.program, token, i)
-        if student.folder == b"alice_reference":
-            (folder / "ex5.py").write_bytes((ROOT / "solutions" / "ex5_queue.py").read_bytes())
         elif student.folder == b"zip_bomb":
             _zip_bomb(folder)
         elif student.folder == b"linked":
             (folder / "ex1.py").symlink_to(REFERENCE)
         elif student.folder == b"huge_file":
-            with open(folder / "ex1.py", "wb") as f:
-                f.write(b"print('hello')\n")
-                f.truncate(HUGE)
+            _huge(folder)
         else:
             escaped += _zip_slip(folder, token)
+    (root / "alice_reference" / "ex5.py").write_bytes((ROOT / "solutions" / "ex5_queue.py").read_bytes())
+    assert sorted({z.parent.name for z in root.rglob("*.zip")}) == ["zip_bomb", "zip_slip"]
     return escaped
 
 
@@ -202,11 +206,12 @@ def _class_containers(token: str, since: float) -> list[str]:
             unknown.append(cid)
         elif source is not None and token.encode() in source:
             found.append(cid)
-    if unknown:
-        time.sleep(30)
+    deadline = time.monotonic() + 30
+    while unknown and time.monotonic() < deadline:
+        time.sleep(2)
         alive = subprocess.run(ps, capture_output=True, text=True, check=True).stdout.split()
-        found += [cid for cid in unknown if cid in alive]
-    return found
+        unknown = [cid for cid in unknown if cid in alive]
+    return found + unknown
 
 
 def _inspect(cid: str) -> tuple[list[str] | None, float]:
