@@ -44,7 +44,7 @@ LIMIT = "4"  # seconds per run: every DoS program here ends by itself or at its 
 MAX_RSS_KB = 1 << 20  # the grader's peak memory over the whole batch: 1 GiB
 ENV = {"GRADE_GRACE_S": "0.3", "GRADE_START_MARGIN_S": "10", "NO_COLOR": "1"}
 # what a student may put in a folder name to reach a terminal (colour, then an OSC window title with BEL)
-ESCAPES = ("\x1b[31m", "\x1b]0;", "\x07")
+ESCAPES = ("\x1b[31m", "\x1b]0;", "\x07", "\rcarriage")
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ CLASS = [
     _s("+cmd|' C calc'!A0", "nonewline_flood"),
     _s("\x1b[31mred\x1b]0;pwned\x07", "fork_churn"),
     _s("L" * 200, "daemon_double_fork"),
+    _s("new\nline\rcarriage\ttab", "sandbox/fake_tracer_words"),
     _s("-2+3 dash", "clone_untraced"),
     _s("@SUM(A1) at", "sandbox/orphan_zombies"),
     _s("memfd", "sandbox/memfd_fill"),
