@@ -150,6 +150,9 @@ def build_class(root: Path, token: str) -> list[str]:
             _huge(folder)
         else:
             escaped += _zip_slip(folder, token)
+    latin = os.fsencode(root) + b"/Ren\xe9 (latin-1)"
+    os.mkdir(latin + b"/d\xfcr")  # a folder inside theirs that is not UTF-8 either
+    os.rename(latin + b"/ex1.py", latin + b"/d\xfcr/ex1.py")
     (root / "alice_reference" / "ex5.py").write_bytes((ROOT / "solutions" / "ex5_queue.py").read_bytes())
     assert sorted({z.parent.name for z in root.rglob("*.zip")}) == ["zip_bomb", "zip_slip"]
     return escaped
