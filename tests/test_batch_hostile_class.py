@@ -363,8 +363,7 @@ def _check_deep_chain(db: Path) -> None:
     assert report["status"] == "timeout" or (reached and int(reached.group(1)) == 1500), report["output"][-300:]
 
 
-@pytest.mark.docker
-@pytest.mark.slow
+@pytest.mark.docker  # 15 to 45 s on 2 busy cores: not `slow`
 @pytest.mark.timeout(900)
 def test_a_hostile_class_is_graded_to_the_end(tmp_path: Path) -> None:
     token = f"hostile-class-{uuid.uuid4().hex}"
