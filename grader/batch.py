@@ -19,7 +19,7 @@ from grader import judge_version
 from grader.archives import Unpacker, is_zip, student_budget
 from grader.catalog import Exercise
 from grader.errors import GraderError, StoreError, SubmissionError
-from grader.grading import broken, grade_or_error
+from grader.grading import SOURCE_BYTES, broken, grade_or_error, rejected
 from grader.layouts import Found, find, printable, student_of
 from grader.report import Report
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
@@ -31,6 +31,7 @@ BACKOFF_S = 1.0
 # A stored report keeps its checks and (capped) output; the process tree only while it is small: a flood of
 # lines made an 84 MB row once, and nothing read from the store needs the tree.
 STORED_TREE_BYTES = 256 << 10
+READ_CHUNK = 1 << 20
 
 
 def default_jobs() -> int:
@@ -47,6 +48,7 @@ class Cell:
     source: bytes = b""
     sha256: str = ""
     others: tuple[Found, ...] = ()  # candidates the rule order passed over
+    too_big: str | None = None  # why the file is refused by its size alone (its bytes were then not kept)
 
 
 @dataclass
@@ -97,10 +99,13 @@ def students(root: Path) -> dict[str, list[Path]]:
     return found
 
 
-def discover(root: Path, exercises: Sequence[Exercise], *, notes: list[str] | None = None) -> list[Cell]:
+def discover(
+    root: Path, exercises: Sequence[Exercise], *, notes: list[str] | None = None, max_bytes: int = SOURCE_BYTES
+) -> list[Cell]:
     """Every (student, exercise) cell, in student order, with the file's bytes and hash. `root` may be the
     LMS download zip itself, and a student's zip is searched like their folder; `notes` receives the
-    students' zips that could not be read."""
+    students' zips that could not be read. A file over `max_bytes` (the settings' source_bytes) keeps only
+    its hash and the reason it is refused."""
     with ExitStack() as stack:
         unpacker = Unpacker(stack)
         if is_zip(root):
@@ -114,15 +119,38 @@ def discover(root: Path, exercises: Sequence[Exercise], *, notes: list[str] | No
                     continue
                 best, rest = chosen[ex.id]
                 try:
-                    source = best.path.read_bytes()
+                    source, digest, size = _read(best.path, max_bytes)
                 except OSError as err:
                     where = unpacker.label(best.path)
                     raise SubmissionError(f"cannot read {where}: {err.strerror} — check its permissions") from err
+                too_big = None if size <= max_bytes else _too_big(best.path.name, size, max_bytes)
                 best, rest = _shown(best, unpacker), [_shown(f, unpacker) for f in rest]
-                cells.append(Cell(student, ex, best, source, hashlib.sha256(source).hexdigest(), tuple(rest)))
+                cells.append(Cell(student, ex, best, source, digest, tuple(rest), too_big))
         if notes is not None:
             notes += unpacker.skipped
         return cells
+
+
+def _read(path: Path, limit: int) -> tuple[bytes, str, int]:
+    """The file's bytes, sha256 and size in one pass that holds no more than `limit` bytes: a file over the
+    size limit is refused by its size alone, so a 1 GiB one must not sit in memory for the whole batch (every
+    cell's source is held until it is graded; one such file once took the grader to 1.4 GB)."""
+    digest, size, kept = hashlib.sha256(), 0, bytearray()
+    with path.open("rb") as f:
+        while chunk := f.read(READ_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            if size <= limit:
+                kept += chunk
+            else:
+                kept.clear()
+    return bytes(kept), digest.hexdigest(), size
+
+
+def _too_big(name: str, size: int, limit: int) -> str:
+    # grading.precheck's words for the same refusal, which it gives a file it is handed whole
+    over = f"over the limit of {limit:,} bytes ({limit >> 10} KiB)"
+    return f"{printable(name)} is {size:,} bytes, {over} — is it the right file?"
 
 
 def _opened(places: list[Path], unpacker: Unpacker) -> list[Path]:
@@ -238,8 +266,12 @@ def grade_cell(
     """One cell, never raising for the student's faults nor the engine's: those are the row's status."""
     if cell.found is None:
         return _row(cell, None)
-    retrying = _Retrying(sandbox, stop, on_retry)
     name = printable(cell.found.path.name)
+    if cell.too_big is not None:
+        report = rejected(cell.exercise, cell.too_big, name=name, sandbox=sandbox.name)
+        report.sha256 = cell.sha256
+        return _row(cell, report)
+    retrying = _Retrying(sandbox, stop, on_retry)
     # a file over the size limit is the student's `failed`; a check that raised is the grader's `error`
     report = grade_or_error(cell.exercise, cell.source, sandbox=retrying, settings=settings, name=name)
     if retrying.cause is not None:

@@ -76,10 +76,12 @@ def classify(path: Path, root: Path, exercises: Iterable[Exercise]) -> tuple[Exe
 
 
 def _python_files(folder: Path) -> list[Path]:
+    """The regular .py files in a student's folder. Links are not theirs (rglob descends into no linked
+    folder): a cloned repository can hold `ex1.py -> <the reference solution>`, graded once as the student's."""
     found = []
     for path in sorted(folder.rglob("*.py")):
         rel = path.relative_to(folder).parts
-        if any(p in SKIP_DIRS or p.startswith(".") for p in rel[:-1]) or not path.is_file():
+        if any(p in SKIP_DIRS or p.startswith(".") for p in rel[:-1]) or path.is_symlink() or not path.is_file():
             continue
         found.append(path)
     return found

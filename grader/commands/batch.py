@@ -151,12 +151,12 @@ def grade_class(
     err = _console(stderr=True)
     exercises = [resolve(e) for e in exercise_ids] if exercise_ids else list(registry().values())
     store = Store(db)  # a damaged database stops us before anything runs
+    settings = settings_from(timeout_s=timeout)
     notes: list[str] = []
-    cells = discover(submissions, exercises, notes=notes)
+    cells = discover(submissions, exercises, notes=notes, max_bytes=settings.source_bytes)
     err.print(markup(describe_found(cells)), highlight=False)
     for note in notes:
         err.print(f"[yellow]skipped[/] an unreadable zip: {markup(note)}", highlight=False)
-    settings = settings_from(timeout_s=timeout)
     n = jobs or default_jobs()
     sandbox = _sandbox(settings, n)
     with _progress(err) as progress:
