@@ -160,7 +160,7 @@ def test_interrupting_grade_submit_removes_its_container(tmp_path: Path, sig: si
     try:
         cid = _find_container(token, time.monotonic() + 60)
         proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=120)  # the contract is the clean-up, not its speed on a loaded machine
     finally:
         proc.kill()
     assert proc.returncode == 130, err

@@ -216,6 +216,8 @@ class DockerSandbox:
                 return RunOutcome(oom_killed=True)
             outcome.oom_killed = bool(oom or outcome.oom_kills)
             return outcome
+        except requests.exceptions.ConnectionError as err:  # whenever it happens (start, wait, logs): one wording
+            return RunOutcome(infra_error=f"the Docker engine stopped answering during the run: {err}")
         except (docker.errors.APIError, requests.exceptions.RequestException) as err:
             return RunOutcome(infra_error=f"the Docker engine failed during the run: {err}")
 
