@@ -265,8 +265,13 @@ def pickled_message(head: str) -> str | None:
     return None
 
 
+NAMED_PIDS = 12  # a message names this many processes, then counts the rest (a fork bomb has thousands)
+
+
 def names(procs: Iterable[Proc]) -> str:
     items = [str(p.pid) for p in procs]
+    if len(items) > NAMED_PIDS:
+        return ", ".join(items[:NAMED_PIDS]) + f" and {len(items) - NAMED_PIDS} more"
     return ", ".join(items) if items else "none"
 
 
@@ -340,9 +345,10 @@ def children_reaped() -> Callable[[Run], Verdict]:
         details = "; ".join(
             f"{p.pid} was not waited for by its parent {p.parent}"
             + (f" (reaped by {p.reaped_by})" if p.reaped_by else "")
-            for p in unreaped
+            for p in unreaped[:NAMED_PIDS]
         )
-        return fail(f"{details} — call os.wait()/os.waitpid() (or join()) in the parent")
+        more = f"; and {len(unreaped) - NAMED_PIDS} more" if len(unreaped) > NAMED_PIDS else ""
+        return fail(f"{details}{more} — call os.wait()/os.waitpid() (or join()) in the parent")
 
     return check
 

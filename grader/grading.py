@@ -85,9 +85,19 @@ def _check(c: Check, run: Run) -> tuple[CheckResult, str | None]:
         passed=verdict.passed,
         score=c.points if verdict.passed else 0,
         max_score=c.points,
-        message=verdict.message,
+        message=_bounded(verdict.message),
     )
     return result, None
+
+
+MESSAGE_CHARS = 2000  # a message quotes what a program did, which a program can make as long as it likes
+
+
+def _bounded(message: str) -> str:
+    """A check's message cut to MESSAGE_CHARS, saying how much was left out (every report format shows it)."""
+    if len(message) <= MESSAGE_CHARS:
+        return message
+    return message[:MESSAGE_CHARS] + f" … ({len(message) - MESSAGE_CHARS} more characters)"
 
 
 def evaluate(exercise: Exercise, run: Run) -> tuple[list[CheckResult], dict[str, str]]:

@@ -294,3 +294,13 @@ def test_a_timeout_at_the_process_limit_says_both() -> None:
 def test_infra_killed_for_its_time_is_the_programs() -> None:
     found = infra(_facts(infra_error="the container did not end by itself and was killed", kill_reason="timeout"))
     assert found is not None and found.fault is None
+
+
+def test_a_check_message_is_bounded() -> None:
+    from grader.checks import Check, fail
+    from grader.grading import MESSAGE_CHARS, _check
+
+    long = Check(id="x", title="t", points=1, fn=lambda run: fail("saw " + "y" * 100_000))
+    result, broke = _check(long, None)  # type: ignore[arg-type]
+    assert broke is None and len(result.message) < MESSAGE_CHARS + 60
+    assert result.message.endswith(f"({100_004 - MESSAGE_CHARS} more characters)")

@@ -291,3 +291,13 @@ def test_iovecs_strace_left_out_spoil_their_line() -> None:
     iov = '[{iov_base="Parent process 1.\\n", iov_len=18}, {iov_base="Wait", iov_len=4}, ...]'
     tree = parse(log(f"1 1.1 writev(1, {iov}, 3) = 40", "1 2.0 +++ exited with 0 +++"))
     assert [(ln.text, ln.cut) for ln in tree.lines] == [("Parent process 1.", 0), ("Wait", 18)]
+
+
+def test_a_message_names_a_dozen_processes_and_counts_the_rest() -> None:
+    from grader.checks import NAMED_PIDS, names
+    from grader.tree import Proc
+
+    many = [Proc(pid=pid) for pid in range(100, 1600)]
+    said = names(many)
+    assert said.endswith(f"and {1500 - NAMED_PIDS} more") and len(said) < 200
+    assert names(many[:3]) == "100, 101, 102" and names([]) == "none"
