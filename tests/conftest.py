@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +46,12 @@ def grade_file(sandbox, settings: Settings) -> GradeFile:  # type: ignore[no-unt
         )
 
     return run
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """For a child the test will Ctrl-C: SIGINT's default action even where the test runs with SIGINT ignored
+    (a background job of a non-interactive shell), as at a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def failing(report: Report) -> list[str]:

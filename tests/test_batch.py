@@ -26,7 +26,7 @@ from grader.settings import Settings
 from grader.store import Store
 
 from .class_factory import make_class
-from .conftest import ROOT, SUBMISSIONS
+from .conftest import ROOT, SUBMISSIONS, ctrl_c_as_at_a_terminal
 from .outcomes import load
 
 # the class's settings, for `grade batch` (through the environment) and for the lone runs alike
@@ -41,6 +41,7 @@ def _batch(root: Path, db: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **ENV},
+        preexec_fn=ctrl_c_as_at_a_terminal,
     )
 
 

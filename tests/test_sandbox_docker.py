@@ -23,7 +23,7 @@ from grader.sandbox.base import IMAGE_UIDS, RunOutcome, RunRequest
 from grader.sandbox.docker import DockerSandbox
 from grader.settings import Settings
 
-from .conftest import ROOT
+from .conftest import ROOT, ctrl_c_as_at_a_terminal
 
 ATTACKS = Path(__file__).parent / "attacks" / "programs"
 docker_test = pytest.mark.docker
@@ -156,6 +156,7 @@ def test_interrupting_grade_submit_removes_its_container(tmp_path: Path, sig: si
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=ctrl_c_as_at_a_terminal,
     )
     try:
         cid = _find_container(token, time.monotonic() + 60)

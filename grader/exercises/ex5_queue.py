@@ -153,7 +153,7 @@ def got_in_order(run: Run) -> Verdict:
     got = [m for m in gets(run) if m.line.pid == r.pid]
     values = [_value(m) for m in got]
     puts = {_value(m): m.line.t for m in run.find(PUT) if w is not None and m.line.pid == w.pid}
-    in_flight = _in_flight(w, r, values, puts, sent(run, w, r))
+    in_flight = _in_flight(w, r, values, puts, sent(run, w, r), _terminated_at(run, r))
     if values != VALUES and not in_flight:
         shown = ", ".join(values) or "nothing"
         if values == VALUES[: len(values)] and r.signal == "SIGTERM":
@@ -181,7 +181,23 @@ def got_in_order(run: Run) -> Verdict:
     return ok(f"the reader {r.pid} got A, B, C in order, each after the writer put it")
 
 
-def _in_flight(w: Proc | None, r: Proc, values: list[str], puts: dict[str, float], through: dict[str, float]) -> str:
+def _terminated_at(run: Run, r: Proc) -> float | None:
+    """When main's call to terminate the reader was made (its kill), else when the reader died: the race is
+    between the writer's last put and main's terminate(), not the reader's death, which a loaded machine may
+    delay by the scheduling of a dying process."""
+    main = run.main
+    sent = [k.t for k in run.tree.kills if main and k.sender == main.pid and k.target == r.pid and k.signal == "SIGTERM"]
+    return min(sent) if sent else r.end
+
+
+def _in_flight(
+    w: Proc | None,
+    r: Proc,
+    values: list[str],
+    puts: dict[str, float],
+    through: dict[str, float],
+    stopped: float | None,
+) -> str:
     """The values the reader could not have taken yet: the writer had ended, then main terminated the reader
     within IN_FLIGHT_S of putting each one. The course program itself (pw.join(); pr.terminate()) loses C
     this way when the writer's last random sleep is near 0. Empty when something else is missing, or when the
@@ -193,12 +209,13 @@ def _in_flight(w: Proc | None, r: Proc, values: list[str], puts: dict[str, float
         return ""
     if w is None or w.end is None or w.end > r.end:
         return ""
-    if not all(v in puts and v in through and r.end - puts[v] < IN_FLIGHT_S for v in missing):
+    stop = stopped if stopped is not None else r.end
+    if not all(v in puts and v in through and stop - puts[v] < IN_FLIGHT_S for v in missing):
         return ""
     last = max(puts[v] for v in missing)
     return (
         f"{', '.join(missing)} {'was' if len(missing) == 1 else 'were'} still in the queue: put "
-        f"{r.end - last:.3f}s before the reader was terminated, "
+        f"{stop - last:.3f}s before main terminated the reader, "
         f"after the writer {w.pid} had ended"
     )
 

@@ -12,7 +12,7 @@ def write(q):
     for value in ['A', 'B', 'C']:
         print('Put %s to queue...' % value)
         q.put(value)
-        time.sleep({'A': 0.4, 'B': 0.05, 'C': 0}[value])
+        time.sleep({'A': 1.0, 'B': 0.05, 'C': 0}[value])  # 1 s: the reader surely got A, even on a busy machine
 
 
 def read(q):
