@@ -187,7 +187,7 @@ def submit(
         output_bytes=output_bytes,
         grace_s=grace,
     )
-    problem = precheck(source, file.name)  # before any container: a syntax error needs no sandbox
+    problem = precheck(source, file.name, max_bytes=settings.source_bytes)  # before any container
     if problem is not None:
         report = rejected(ex, problem, name=file.name, source=source)
     else:

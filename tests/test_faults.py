@@ -3,6 +3,7 @@ batch stores them and goes on; a source over the size limit is the student's, re
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -334,3 +335,16 @@ def test_a_5mb_source_is_the_students_failed_report_in_every_path(
     # the limit is a setting
     small = grade(ex, PRINTS * 200, sandbox=sandbox, settings=SETTINGS.model_copy(update={"source_bytes": 1024}))
     assert small.status == "failed" and "over the limit of 1,024 bytes" in (small.reason or "")
+
+
+@pytest.mark.docker
+def test_a_raised_source_limit_holds_in_submit_and_in_the_docker_sandbox(tmp_path: Path) -> None:
+    """GRADE_SOURCE_BYTES is the one limit: grade submit and the Docker sandbox both read it (the sandbox
+    had its own 256 KiB and refused a raised limit as a usage error)."""
+    path = tmp_path / "big.py"
+    path.write_bytes((ROOT / "solutions" / "ex1_fork.py").read_bytes() + b"#" * 300_000 + b"\n")
+    env = {**os.environ, "GRADE_SOURCE_BYTES": "1000000"}
+    cmd = [sys.executable, "-m", "grader", "submit", "ex1", "--file", str(path), "--format", "json"]
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-500:]
+    assert json.loads(res.stdout)["score"] == 10

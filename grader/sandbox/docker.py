@@ -27,7 +27,6 @@ from grader.sandbox.base import IMAGE_UIDS, RunOutcome, RunRequest, entrypoint_p
 from grader.settings import Settings
 
 LABEL = "grade.run"
-MAX_SOURCE = 256 << 10
 ENGINE_HINT = "is dockerd running? start it with `sudo systemctl start docker` (or `dockerd &`)"
 _live: set[str] = set()
 _live_lock = threading.Lock()
@@ -121,9 +120,11 @@ class DockerSandbox:
 
     def _create(self, request: RunRequest, uid: int) -> Any:
         s = request.settings
-        if len(request.source) > MAX_SOURCE:
+        if len(request.source) > s.source_bytes:  # precheck refuses it first; a direct caller is refused here
             size = len(request.source)
-            raise SubmissionError(f"the submission is {size} bytes; the limit is {MAX_SOURCE} — is it the right file?")
+            raise SubmissionError(
+                f"the submission is {size} bytes; the limit is {s.source_bytes} — is it the right file?"
+            )
         policy = entrypoint_policy(
             request,
             script="/submission/solution.py",
