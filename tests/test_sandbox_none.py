@@ -215,7 +215,7 @@ DEPS = Path(pydantic.__file__).resolve().parent.parent
 
 def _submit_in_a_job_container(image: str, path: str) -> dict[str, object]:
     """`grade submit --sandbox none` as root in a container with Docker's default capabilities and seccomp
-    profile — no cap_add, not privileged, no network: what a Gradescope or GitLab job container grants."""
+    profile — no capability added, no privilege flag, no network: what a Gradescope or GitLab job container grants."""
     name = f"grade-test-job-{uuid.uuid4().hex[:12]}"
     mounts = ["-v", f"{ROOT}:/grader:ro", "-v", f"{DEPS}:/deps:ro", "-e", "PYTHONPATH=/grader:/deps", "-w", "/grader"]
     grade = ["-m", "grader", "submit", "ex1", "--file", path, "--sandbox", "none", "--format", "json", "--tree"]
