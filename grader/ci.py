@@ -45,7 +45,8 @@ def grade_course(
     jobs: int | None = None,
     done: Callable[[Report], None] | None = None,
 ) -> list[Report]:
-    """One report per exercise, in course order. Grader faults (GraderError) propagate; student faults do not."""
+    """One report per exercise, in course order: a grader fault while grading one is that exercise's `error`
+    (fault "grader"), so every other report is kept; only choosing no exercise at all raises."""
     if not exercises:
         raise GraderError("no exercises to grade — check --exercise")
     workers = max(1, jobs or min(4, os.cpu_count() or 1))
