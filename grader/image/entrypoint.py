@@ -94,14 +94,6 @@ def proc_state(pid):
         return None
 
 
-def uid_of(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
-    except (OSError, StopIteration, ValueError):
-        return None
-
-
 def traced_main(trace_path):
     """The submission's main process: the PID on the trace's first line (strace logs its exec at once).
 
