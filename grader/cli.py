@@ -230,10 +230,10 @@ def image_name() -> None:
 def clean() -> None:
     """Remove what a killed grader left behind: its containers and, after an hour, its temporary folders."""
     from grader.cleanup import remove_stale_folders
-    from grader.sandbox.docker import connect, remove_strays
+    from grader.sandbox.docker import connect_engine, remove_strays
 
     print(f"removed {remove_stale_folders()} stale temporary folder(s)")  # needs no engine: first
-    print(f"removed {remove_strays(connect())} stray container(s)")
+    print(f"removed {remove_strays(connect_engine())} stray container(s)")
 
 
 def main() -> None:

@@ -128,6 +128,18 @@ def test_a_socket_we_may_not_open_is_not_called_a_stopped_engine() -> None:
     assert engine_hint(stopped) == ENGINE_HINT
 
 
+def test_the_engine_client_says_which_socket_is_missing(tmp_path: Path) -> None:
+    """The runs' own client (no docker SDK) on a socket that is not there: a stopped engine, named."""
+    from grader.errors import EngineUnavailable
+    from grader.sandbox.docker import ENGINE_HINT, connect_engine
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
+        with pytest.raises(EngineUnavailable) as caught:
+            connect_engine()
+    assert ENGINE_HINT in str(caught.value)
+
+
 def test_the_tree_is_drawn_when_a_check_fails() -> None:
     failing = SUBMISSIONS / "ex1_fork" / "fail__one_child__two_children.py"
     res = grade("submit", "ex1", "--file", str(failing))

@@ -4,7 +4,6 @@ and the container, left on the engine, still ends by itself at the time limit (n
 from __future__ import annotations
 
 import contextlib
-import gc
 import socket
 import threading
 import time
@@ -80,8 +79,6 @@ def proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SocketPro
     relay.cut()
 
 
-# docker-py's unix-socket adapter drops the socket of every failed connect without closing it
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning", "ignore::ResourceWarning")
 def test_engine_lost_mid_run_is_an_error_not_a_hang(proxy: SocketProxy, sandbox: DockerSandbox) -> None:
     settings = Settings(timeout_s=4, start_margin_s=10, image=sandbox.image)
     through_proxy = DockerSandbox(settings)
@@ -90,9 +87,6 @@ def test_engine_lost_mid_run_is_an_error_not_a_hang(proxy: SocketProxy, sandbox:
     report = grade(resolve("ex1"), b"while True:\n    pass\n", sandbox=through_proxy, settings=settings)
     took = time.monotonic() - t0
     cid = through_proxy.last_container
-    through_proxy.client.close()
-    del through_proxy
-    gc.collect()  # collect the leaked sockets here, under this test's filter, not in whichever test runs next
     assert report.status == "error" and report.score == 0
     assert report.reason is not None and "engine stopped answering" in report.reason, report.reason
     assert took < 30, took  # bounded: the clean-up retries give up, the batch or the user goes on

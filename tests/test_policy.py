@@ -127,11 +127,11 @@ def test_the_docker_sandbox_states_a_complete_policy(settings: Settings) -> None
     from grader.sandbox.docker import DockerSandbox, destroy
 
     box = DockerSandbox(settings)
-    container = box._create(RunRequest(source=b"print(1)\n", settings=settings, dns=False), 61117)
+    cid = box._create(RunRequest(source=b"print(1)\n", settings=settings, dns=False), 61117)
     try:
-        env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+        env = dict(item.split("=", 1) for item in box.engine.inspect(cid)["Config"]["Env"])
     finally:
-        assert destroy(container)
+        assert destroy(box.engine, cid)
     policy = Policy.from_json(env["GRADE_CONFIG"])
     assert policy.uid == 61117 and policy.user == "student" and policy.python is None
     assert policy.source_z and policy.script == "/submission/solution.py" and not policy.dns

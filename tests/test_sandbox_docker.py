@@ -110,7 +110,7 @@ def test_a_container_that_outlives_its_margin_is_killed_and_removed() -> None:
     class Stubborn(DockerSandbox):
         """Its entrypoint is told 60 s while the engine-side deadline is 1.5 s: it cannot end by itself in time."""
 
-        def _create(self, request: RunRequest, uid: int) -> object:
+        def _create(self, request: RunRequest, uid: int) -> str:
             patient = request.settings.model_copy(update={"timeout_s": 60.0})
             return super()._create(request.model_copy(update={"settings": patient}), uid)
 

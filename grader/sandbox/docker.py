@@ -14,17 +14,16 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
-from typing import Any, ClassVar
-
-import docker
-import docker.errors
-import requests.exceptions
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from grader.errors import EngineUnavailable, ImageError, SubmissionError
-from grader.image.build import ensure_image
 from grader.image.seccomp import profile_json
 from grader.sandbox.base import IMAGE_UIDS, RunOutcome, RunRequest, entrypoint_policy
+from grader.sandbox.engine import Engine, EngineError, EngineGone, NotFound
 from grader.settings import Settings
+
+if TYPE_CHECKING:
+    import docker
 
 LABEL = "grade.run"
 ENGINE_HINT = "is dockerd running? start it with `sudo systemctl start docker` (or `dockerd &`)"
@@ -62,13 +61,28 @@ def give_uid(uid: int) -> None:
 
 
 def connect(timeout: float = 60, *, pool_size: int = 10) -> docker.DockerClient:
+    """The docker SDK's client, for what is rare (building the image, `grade doctor`); runs use `Engine`."""
+    import docker
+    import docker.errors
+    import requests.exceptions
+
     try:
-        # one pooled connection per concurrent run (batch --jobs), or runs queue for a connection
+        # one pooled connection per concurrent call, or calls queue for a connection
         client = docker.from_env(timeout=int(timeout), max_pool_size=pool_size)
         client.ping()
     except (docker.errors.DockerException, requests.exceptions.RequestException) as err:
         raise EngineUnavailable(f"cannot reach the Docker engine — {engine_hint(err)}") from err
     return client
+
+
+def connect_engine(timeout: float = 10) -> Engine:
+    """The engine a run talks to, pinged, or EngineUnavailable saying what to do."""
+    try:
+        engine = Engine()
+        engine.negotiate(timeout=timeout)
+    except (EngineError, EngineGone, OSError) as err:
+        raise EngineUnavailable(f"cannot reach the Docker engine — {engine_hint(err)}") from err
+    return engine
 
 
 def engine_hint(err: BaseException) -> str:
@@ -87,12 +101,12 @@ def engine_hint(err: BaseException) -> str:
     return ENGINE_HINT
 
 
-def remove_strays(client: docker.DockerClient) -> int:
+def remove_strays(engine: Engine) -> int:
     """Remove containers left by a grader that was killed outright; returns how many."""
-    strays = client.containers.list(all=True, filters={"label": LABEL})
-    for c in strays:
-        with contextlib.suppress(docker.errors.APIError):
-            c.remove(force=True, v=True)
+    strays = engine.containers(LABEL)
+    for cid in strays:
+        with contextlib.suppress(EngineError, EngineGone, TimeoutError):
+            engine.remove(cid)
     return len(strays)
 
 
@@ -104,21 +118,32 @@ class DockerSandbox:
 
     def __init__(self, settings: Settings, *, progress: Any = None, pool_size: int = 10) -> None:
         self.settings = settings
-        self.client = connect(pool_size=pool_size)
-        self.image = settings.image or ensure_image(self.client, progress=progress or (lambda msg: None))
+        self.engine = connect_engine()
+        self.image = settings.image or self._ensure_image(progress, pool_size)
         self._profile = profile_json()
         self.last_container: str | None = None  # id of the latest run's container, for tests and tools
+
+    def _ensure_image(self, progress: Any, pool_size: int) -> str:
+        """The runtime image's tag; built (with the docker SDK, rarely needed) only when it is missing."""
+        from grader.image.build import image_tag
+
+        tag = image_tag()
+        if self.engine.image_exists(tag):
+            return tag
+        from grader.image.build import ensure_image
+
+        return ensure_image(connect(pool_size=pool_size), progress=progress or (lambda msg: None))
 
     def stop_all(self) -> int:
         """Remove the containers this process is running now (a batch's Ctrl-C); their runs end at once."""
         with _live_lock:
             ids = list(_live)
         for cid in ids:
-            with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
-                self.client.api.remove_container(cid, force=True, v=True)
+            with contextlib.suppress(EngineError, EngineGone, TimeoutError):
+                self.engine.remove(cid)
         return len(ids)
 
-    def _create(self, request: RunRequest, uid: int) -> Any:
+    def _create(self, request: RunRequest, uid: int) -> str:
         s = request.settings
         if len(request.source) > s.source_bytes:  # precheck refuses it first; a direct caller is refused here
             size = len(request.source)
@@ -137,35 +162,7 @@ class DockerSandbox:
             rlimits=s.rlimits(),
         )
         policy = dataclasses.replace(policy, **self.config_overrides)
-        return self.client.containers.create(
-            self.image,
-            environment={"GRADE_CONFIG": policy.to_json()},
-            labels={LABEL: uuid.uuid4().hex, "grade": "1"},
-            network_mode="none",
-            pids_limit=s.pids,
-            mem_limit=f"{s.memory_mb}m",
-            memswap_limit=f"{s.memory_mb}m",
-            nano_cpus=int(s.cpus * 1e9),
-            read_only=True,
-            tmpfs={
-                "/tmp": f"rw,nosuid,nodev,size={s.tmpfs_mb}m,nr_inodes={s.tmpfs_inodes},mode=1777",
-                "/run/grade": f"rw,nosuid,nodev,noexec,size={(s.trace_bytes >> 20) + 8}m,mode=0700",
-                "/submission": "rw,nosuid,nodev,noexec,size=1m,mode=0755",
-            },
-            shm_size="16m",
-            cap_drop=["ALL"],
-            cap_add=["SETUID", "SETGID"],  # the launcher becomes the student; nothing else
-            security_opt=["no-new-privileges", f"seccomp={self._profile}"],
-            sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
-            ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
-            log_config=docker.types.LogConfig(type="json-file", config={"max-size": "64m"}),
-            # the engine writes resolv.conf (loopback dnsmasq) in its own folder: a bind mount of ours showed the
-            # grader's checkout path in /proc/self/mountinfo; the hostname no longer names the container
-            dns=["127.0.0.1"],
-            dns_opt=["timeout:2", "attempts:1"],
-            hostname="grade",
-            user="root",
-        )
+        return self.engine.create(container_config(self.image, policy.to_json(), s, self._profile))
 
     def run(self, request: RunRequest) -> RunOutcome:
         s = request.settings
@@ -178,58 +175,91 @@ class DockerSandbox:
 
     def _create_and_run(self, request: RunRequest, s: Settings, uid: int) -> RunOutcome:
         try:
-            container = self._create(request, uid)
-        except docker.errors.ImageNotFound as err:
+            cid = self._create(request, uid)
+        except NotFound as err:
             raise ImageError(f"image {self.image} is missing — build it with `grade image build`") from err
-        except (docker.errors.APIError, requests.exceptions.RequestException) as err:
+        except (EngineError, EngineGone, TimeoutError) as err:
             return RunOutcome(infra_error=f"could not create the container: {err}")
-        self.last_container = container.id
+        self.last_container = cid
         with _live_lock:
-            _live.add(container.id)
+            _live.add(cid)
         try:
-            return self._run(container, s)
+            return self._run(cid, s)
         finally:
-            destroy(container)
+            destroy(self.engine, cid)
             with _live_lock:
-                _live.discard(container.id)
+                _live.discard(cid)
 
-    def _run(self, container: Any, s: Settings) -> RunOutcome:
+    def _run(self, cid: str, s: Settings) -> RunOutcome:
+        engine = self.engine
         try:
-            container.start()
-            limit = s.timeout_s + s.start_margin_s
-            t0 = time.monotonic()
+            engine.start(cid)
             try:
-                container.wait(timeout=limit)
-            except requests.exceptions.RequestException as err:
-                if time.monotonic() - t0 < limit - 1:  # not our time-out: the engine went away mid-run
-                    return RunOutcome(infra_error=f"the Docker engine stopped answering during the run: {err}")
+                engine.wait(cid, timeout=s.timeout_s + s.start_margin_s)
+            except TimeoutError:
                 # the entrypoint did not finish in time: stop everything the hard way (destroy() removes it)
-                _signal(container, "SIGCONT")
-                _signal(container, "SIGKILL")
+                _signal(engine, cid, "SIGCONT")
+                _signal(engine, cid, "SIGKILL")
                 why = "the container did not end by itself and was killed"
                 return RunOutcome(kill_reason="timeout", infra_error=why)
-            container.reload()
-            logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-            outcome = RunOutcome.from_entrypoint(logs)
-            oom = bool(container.attrs["State"].get("OOMKilled"))
-            if oom and outcome.infra_error:
-                # the kernel ended the entrypoint itself for want of memory: the program filled it, not the grader
-                return RunOutcome(oom_killed=True)
-            outcome.oom_killed = bool(oom or outcome.oom_kills)
-            return outcome
-        except requests.exceptions.ConnectionError as err:  # whenever it happens (start, wait, logs): one wording
+            logs = engine.logs(cid).decode("utf-8", "replace")
+            oom = bool(engine.inspect(cid)["State"].get("OOMKilled"))
+        except (EngineGone, TimeoutError) as err:  # whenever it happens (start, wait, logs): one wording
             return RunOutcome(infra_error=f"the Docker engine stopped answering during the run: {err}")
-        except (docker.errors.APIError, requests.exceptions.RequestException) as err:
+        except EngineError as err:
             return RunOutcome(infra_error=f"the Docker engine failed during the run: {err}")
+        outcome = RunOutcome.from_entrypoint(logs)
+        if oom and outcome.infra_error:
+            # the kernel ended the entrypoint itself for want of memory: the program filled it, not the grader
+            return RunOutcome(oom_killed=True)
+        outcome.oom_killed = bool(oom or outcome.oom_kills)
+        return outcome
 
 
-def _signal(container: Any, sig: str) -> None:
+def container_config(image: str, policy_json: str, s: Settings, seccomp_profile: str) -> dict[str, Any]:
+    """The engine's create request for one run: no network, read-only root, every limit, two capabilities."""
+    mib = 1 << 20
+    return {
+        "Image": image,
+        "Env": [f"GRADE_CONFIG={policy_json}"],
+        "Labels": {LABEL: uuid.uuid4().hex, "grade": "1"},
+        # the hostname no longer names the container
+        "Hostname": "grade",
+        "User": "root",
+        "HostConfig": {
+            "NetworkMode": "none",
+            "PidsLimit": s.pids,
+            "Memory": s.memory_mb * mib,
+            "MemorySwap": s.memory_mb * mib,
+            "NanoCpus": int(s.cpus * 1e9),
+            "ReadonlyRootfs": True,
+            "Tmpfs": {
+                "/tmp": f"rw,nosuid,nodev,size={s.tmpfs_mb}m,nr_inodes={s.tmpfs_inodes},mode=1777",
+                "/run/grade": f"rw,nosuid,nodev,noexec,size={(s.trace_bytes >> 20) + 8}m,mode=0700",
+                "/submission": "rw,nosuid,nodev,noexec,size=1m,mode=0755",
+            },
+            "ShmSize": 16 * mib,
+            "CapDrop": ["ALL"],
+            "CapAdd": ["SETUID", "SETGID"],  # the launcher becomes the student; nothing else
+            "SecurityOpt": ["no-new-privileges", f"seccomp={seccomp_profile}"],
+            "Sysctls": {"net.ipv4.ip_unprivileged_port_start": "0"},
+            "Ulimits": [{"Name": "core", "Soft": 0, "Hard": 0}],
+            "LogConfig": {"Type": "json-file", "Config": {"max-size": "64m"}},
+            # the engine writes resolv.conf (loopback dnsmasq) in its own folder: a bind mount of ours showed the
+            # grader's checkout path in /proc/self/mountinfo
+            "Dns": ["127.0.0.1"],
+            "DnsOptions": ["timeout:2", "attempts:1"],
+        },
+    }
+
+
+def _signal(engine: Engine, cid: str, sig: str) -> None:
     # already stopped, or the engine is gone: destroy() decides
-    with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
-        container.kill(signal=sig)
+    with contextlib.suppress(EngineError, EngineGone, TimeoutError):
+        engine.kill(cid, sig)
 
 
-def destroy(container: Any, *, attempts: int = 20) -> bool:
+def destroy(engine: Engine, cid: str, *, attempts: int = 20) -> bool:
     """Kill and remove a container with its volumes, retrying: True once it is gone.
 
     A second Ctrl-C while this runs is held back until the container is gone, so an impatient user
@@ -239,12 +269,12 @@ def destroy(container: Any, *, attempts: int = 20) -> bool:
     try:
         for i in range(attempts):
             try:
-                container.remove(force=True, v=True)
+                engine.remove(cid)
                 return True
-            except docker.errors.NotFound:
+            except NotFound:
                 return True
-            except (docker.errors.APIError, requests.exceptions.RequestException):
-                _signal(container, "SIGCONT")  # a frozen process group must run to die
+            except (EngineError, EngineGone, TimeoutError):
+                _signal(engine, cid, "SIGCONT")  # a frozen process group must run to die
                 time.sleep(min(0.1 * (i + 1), 1.0))
             except KeyboardInterrupt:
                 interrupted = True
@@ -278,10 +308,7 @@ def _remove_live() -> None:
         ids = list(_live)
     if not ids:
         return
-    try:
-        client = docker.from_env(timeout=10)
-    except docker.errors.DockerException:
-        return
+    engine = Engine()
     for cid in ids:
-        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
-            client.api.remove_container(cid, force=True, v=True)
+        with contextlib.suppress(EngineError, EngineGone, OSError):
+            engine.remove(cid)
