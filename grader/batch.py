@@ -19,12 +19,13 @@ from grader import judge_version
 from grader.archives import Unpacker, is_zip, student_budget
 from grader.catalog import Exercise
 from grader.errors import GraderError, StoreError, SubmissionError
-from grader.grading import SOURCE_BYTES, broken, grade_or_error, rejected
+from grader.grading import broken, grade_or_error, rejected
 from grader.layouts import Found, find, printable, student_of
 from grader.report import Report
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
 from grader.settings import Settings
 from grader.store import Row, Store, now
+from grader.submission import SOURCE_BYTES
 
 RETRIES = 2  # infrastructure failures are retried this many times before the cell is recorded as `error`
 BACKOFF_S = 1.0

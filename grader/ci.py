@@ -9,10 +9,11 @@ from pathlib import Path
 
 from grader.catalog import Exercise, registry, resolve
 from grader.errors import GraderError, SubmissionError
-from grader.grading import grade_or_error, load_submission, rejected
+from grader.grading import grade_or_error, rejected
 from grader.report import Report
 from grader.sandbox.base import Sandbox
 from grader.settings import Settings
+from grader.submission import load_submission
 
 SOLUTION = "solution.py"
 

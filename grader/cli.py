@@ -23,6 +23,8 @@ from grader.errors import GraderError, SubmissionError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from grader.catalog import Exercise
+    from grader.report import Report
     from grader.settings import Settings
 
 # The command groups of grader/commands/ (each module defines register(app)), by command name.
@@ -111,8 +113,29 @@ def make_sandbox(settings: Settings, *, ci: bool = False) -> Any:
     """The sandbox the settings name; `ci`: `grade ci`, the one command that may fall back to none on its own."""
     from grader.sandbox import select
 
-    with console(stderr=True).status("preparing the sandbox…") as status:
-        return select(settings.sandbox, settings, progress=lambda msg: status.update(msg), ci=ci)
+    with LazyStatus() as status:
+        return select(settings.sandbox, settings, progress=status.update, ci=ci)
+
+
+class LazyStatus:
+    """A spinner on stderr that appears with the first message: most sandboxes are ready without one (the image
+    is built), and the terminal library is not imported before the run starts."""
+
+    def __init__(self) -> None:
+        self._status: Any = None
+
+    def update(self, message: str) -> None:
+        if self._status is None:
+            self._status = console(stderr=True).status(message)
+            self._status.start()
+        self._status.update(message)
+
+    def __enter__(self) -> LazyStatus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()
 
 
 @app.command("list")
@@ -165,9 +188,7 @@ def submit(
 ) -> None:
     """Grade one exercise: exit 0 at full marks, 1 otherwise."""
     from grader.catalog import course_root, resolve
-    from grader.grading import grade, load_submission, precheck, rejected
-    from grader.neutralise import json_text
-    from grader.reports.text import render
+    from grader.submission import load_submission, precheck
 
     ex = resolve(exercise)
     if file is None:
@@ -189,16 +210,37 @@ def submit(
     )
     problem = precheck(source, file.name, max_bytes=settings.source_bytes)  # before any container
     if problem is not None:
+        from grader.grading import rejected
+
         report = rejected(ex, problem, name=file.name, source=source)
     else:
-        report = grade(ex, source, sandbox=make_sandbox(settings), settings=settings, name=file.name)
+        report = graded_while_imported(ex, source, make_sandbox(settings), settings, name=file.name)
     report.submission = str(file)
+    from grader.neutralise import json_text
+    from grader.reports.text import render
+
     if fmt is Format.json:
         print(json_text(report.model_dump_json(indent=2, exclude=None if tree else {"tree"})))
     else:
         # the picture helps most when something is wrong: drawn then unless --no-tree
         render(report, console=console(), tree=not report.full_marks if tree is None else tree, title=str(file))
     raise typer.Exit(0 if report.status == "passed" else 1)
+
+
+def graded_while_imported(ex: Exercise, source: bytes, sandbox: Any, settings: Settings, *, name: str) -> Report:
+    """Grade one file, importing the judge and the report's renderer while the container runs."""
+    from grader.background import BackgroundRun, overlappable
+    from grader.sandbox.base import RunRequest
+
+    if not overlappable(sandbox):
+        from grader.grading import grade
+
+        return grade(ex, source, sandbox=sandbox, settings=settings, name=name)
+    run = BackgroundRun(sandbox, RunRequest(source=source, settings=settings, dns=ex.needs_dns))
+    import grader.reports.text  # noqa: F401 — imported now, during the run, rather than after it
+    from grader.grading import judged
+
+    return judged(ex, source, run.outcome(), settings, sandbox=sandbox.name, name=name)
 
 
 @image_app.command("build")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from grader import judge_version
@@ -18,50 +17,9 @@ from grader.errors import GraderError, SubmissionError
 from grader.report import CheckResult, Fault, Report, Status
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
 from grader.settings import Settings
+from grader.submission import precheck
 from grader.trace import parse
 from grader.tree import Proc, Tree
-
-
-def load_submission(path: Path) -> bytes:
-    """The submission's bytes, or one clear line saying why they cannot be had."""
-    if not path.exists():
-        raise SubmissionError(f"no file at {path} — pass the file with --file, or run from your course copy")
-    if path.is_dir():
-        raise SubmissionError(f"{path} is a folder — pass the solution's .py file with --file")
-    if not path.is_file():  # a FIFO or device would block or never end
-        raise SubmissionError(f"{path} is not a regular file — pass the solution's .py file with --file")
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise SubmissionError(f"cannot read {path}: {err.strerror} — check the file's permissions") from err
-
-
-SOURCE_BYTES: int = Settings.model_fields["source_bytes"].default
-
-
-def precheck(source: bytes, name: str = "solution.py", *, max_bytes: int | None = None) -> str | None:
-    """Why the file cannot run at all (checked before any container starts), or None.
-
-    The size comes first: decoding and compiling a 5 MB file cost 2 GB of memory and seconds of CPU."""
-    limit = SOURCE_BYTES if max_bytes is None else max_bytes
-    if len(source) > limit:
-        return (
-            f"{name} is {len(source):,} bytes, over the limit of {limit:,} bytes ({limit >> 10} KiB) "
-            "— is it the right file?"
-        )
-    try:
-        text = source.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        return f"{name} is not UTF-8 text (byte {err.start}) — save it as UTF-8"
-    if not text.strip():
-        return f"{name} is empty — write your solution in it"
-    try:
-        compile(text, name, "exec", dont_inherit=True)
-    except SyntaxError as err:
-        return f"syntax error in {name} line {err.lineno}: {err.msg}"
-    except ValueError as err:  # e.g. NUL bytes
-        return f"{name} cannot be compiled: {err}"
-    return None
 
 
 def not_run(exercise: Exercise, reason: str) -> list[CheckResult]:
@@ -467,8 +425,19 @@ def grade(
     problem = precheck(source, name, max_bytes=settings.source_bytes)
     if problem is not None:
         return rejected(exercise, problem, name=name, source=source, sandbox=sandbox.name)
-    outcome = sandbox.run(RunRequest(source=source, settings=settings, dns=exercise.needs_dns))
-    report = judge(exercise, outcome, settings, sandbox=sandbox.name)
+    outcome = sandbox.run(run_request(exercise, source, settings))
+    return judged(exercise, source, outcome, settings, sandbox=sandbox.name, name=name)
+
+
+def run_request(exercise: Exercise, source: bytes, settings: Settings) -> RunRequest:
+    return RunRequest(source=source, settings=settings, dns=exercise.needs_dns)
+
+
+def judged(
+    exercise: Exercise, source: bytes, outcome: RunOutcome, settings: Settings, *, sandbox: str, name: str
+) -> Report:
+    """The report on one run of `source`, named after the file it came from."""
+    report = judge(exercise, outcome, settings, sandbox=sandbox)
     report.sha256 = hashlib.sha256(source).hexdigest()
     report.submission = name
     return report

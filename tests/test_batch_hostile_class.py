@@ -30,10 +30,10 @@ import pytest
 
 from grader.batch import discover, grade_cell
 from grader.catalog import resolve
-from grader.grading import precheck
 from grader.layouts import printable
 from grader.sandbox.base import RunOutcome, RunRequest
 from grader.settings import Settings
+from grader.submission import precheck
 
 from .conftest import ROOT
 

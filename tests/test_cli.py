@@ -184,3 +184,35 @@ def test_version_and_list_import_only_what_they_need() -> None:
     assert not _modules_after("--version") & heavy
     # typer itself validates a command's parameters with pydantic; rich and docker stay out
     assert not _modules_after("list") & {"rich", "docker"}
+
+
+@pytest.mark.docker
+def test_submit_runs_without_the_docker_sdk() -> None:
+    """A run's calls go through grader/sandbox/engine.py: the SDK and requests are imported only to build."""
+    seen = _modules_after("submit", "ex1", "--file", "solutions/ex1_fork.py", "--format", "json")
+    assert "grader.sandbox.engine" in seen and "grader.background" in seen
+    assert not seen & {"docker", "requests", "urllib3", "pydantic_settings"}
+
+
+class _Raises:
+    name = "docker"
+
+    def __init__(self) -> None:
+        self.stopped = 0
+
+    def run(self, request: object) -> object:
+        raise RuntimeError("the engine broke")
+
+    def stop_all(self) -> int:
+        self.stopped += 1
+        return 0
+
+
+def test_a_background_run_raises_in_the_caller_what_the_run_raised() -> None:
+    from grader.background import BackgroundRun
+    from grader.sandbox.base import RunRequest
+    from grader.settings import Settings
+
+    run = BackgroundRun(_Raises(), RunRequest(source=b"", settings=Settings()))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="the engine broke"):
+        run.outcome()

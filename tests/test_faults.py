@@ -23,11 +23,12 @@ from grader.batch import discover, run_batch
 from grader.catalog import resolve
 from grader.ci import exit_code, grade_course, grade_one
 from grader.errors import GraderError, ImageError
-from grader.grading import grade, precheck
+from grader.grading import grade
 from grader.report import Report
 from grader.sandbox.base import RunOutcome, RunRequest
 from grader.settings import Settings
 from grader.store import Store
+from grader.submission import precheck
 
 from .conftest import ROOT
 from .outcomes import load

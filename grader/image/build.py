@@ -12,11 +12,12 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import docker
-import docker.errors
+from typing import TYPE_CHECKING
 
 from grader.errors import ImageError
+
+if TYPE_CHECKING:  # the SDK is imported where an image is built: `image_tag` is on every run's path
+    import docker
 
 HERE = Path(__file__).parent
 CONTEXT_FILES = ("Dockerfile", "entrypoint.py", "policy.py", "as_student.py", "dnsmasq.conf", "site/sitecustomize.py")
@@ -55,6 +56,8 @@ def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
 
 
 def _exists(client: docker.DockerClient, tag: str) -> bool:
+    import docker.errors
+
     try:
         client.images.get(tag)
         return True
@@ -90,6 +93,8 @@ def ensure_image(
 
     bootstrap=None picks for you: an existing bootstrapped base, else the registry, else debootstrap.
     """
+    import docker.errors
+
     tag = image_tag()
     if not force and _exists(client, tag):
         return tag
@@ -136,6 +141,8 @@ def _remove_stale(client: docker.DockerClient, *, keep: str) -> None:
     Images built in the last day are kept: another checkout's grader (a CI clone, a second branch) may be
     about to start a container from one, and removing it would fail that run as an infrastructure error.
     """
+    import docker.errors
+
     for img in client.images.list(filters={"label": "grade=runtime"}):
         if keep not in img.tags and not _younger_than_a_day(img.attrs.get("Created", "")):
             # in use by a running container, or by another grader version: leave it

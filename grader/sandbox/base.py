@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import zlib
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -24,10 +25,14 @@ IMAGE_UIDS = range(61100, 61228)
 NONE_UID = 61001  # ensure_student and the Gradescope setup.sh create `grade-student` with it when free
 
 
-class RunRequest(BaseModel):
+@dataclasses.dataclass(frozen=True)
+class RunRequest:
     source: bytes
     settings: Settings
     dns: bool = True
+
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> RunRequest:
+        return dataclasses.replace(self, **(update or {}))
 
 
 class RunOutcome(BaseModel):
