@@ -85,7 +85,7 @@ def test_submit_default_file_is_the_course_stub_and_fails_with_1(tmp_path: Path)
 
 @pytest.mark.docker
 def test_submit_json_is_the_documented_model() -> None:
-    res = grade("submit", "ex1", "--file", "tests/submissions/ex1_fork/fail__reaped__orphan.py", "--format", "json")
+    res = grade("submit", "ex1", "--file", "exercises/ex1_fork/fail__reaped__orphan.py", "--format", "json")
     assert res.returncode == 1
     data = json.loads(res.stdout)
     assert {"exercise", "status", "score", "max_score", "checks", "output", "duration_s"} <= set(data)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from grader.catalog import Exercise
-from grader.checks import Check, Pattern, Run, Verdict, exit_status, fail, nothing_left_running, ok
-from grader.tree import Proc
+from grader.api import Pattern, Proc, Run, Verdict, fail, ok
 
 EXIT = Pattern("Exit code: <r>")
 FIRST_ARGV = ["nslookup", "www.python.org"]
@@ -39,9 +37,7 @@ def nslookups(run: Run) -> list[Proc]:
 def impostors(run: Run) -> list[Proc]:
     """Processes that ran something named nslookup that is not the real one (a symlink or copy elsewhere)."""
     return [
-        p
-        for p in run.processes
-        if not _ran_nslookup(p) and any(e.ok and _base(e.path) == "nslookup" for e in p.execs)
+        p for p in run.processes if not _ran_nslookup(p) and any(e.ok and _base(e.path) == "nslookup" for e in p.execs)
     ]
 
 
@@ -79,9 +75,7 @@ def two_nslookups(run: Run) -> Verdict:
             "(subprocess.call/run/Popen), not from print()"
         )
     if len(found) != 2:
-        return fail(
-            f"nslookup ran {len(found)} times ({', '.join(shown(p) for p in found)}){fake}; expected exactly 2"
-        )
+        return fail(f"nslookup ran {len(found)} times ({', '.join(shown(p) for p in found)}){fake}; expected exactly 2")
     return ok(f"two nslookup programs ran: {shown(found[0])} and {shown(found[1])}")
 
 
@@ -182,22 +176,3 @@ def mx_answer(run: Run) -> Verdict:
     if relayed is None:
         return fail(f"main printed {mine[0]!r}, but no nslookup wrote that line — print what nslookup really answered")
     return ok(f"main printed nslookup's answer {relayed!r}")
-
-
-EXERCISE = Exercise(
-    id="ex4_subprocess",
-    number=4,
-    name="subprocess",
-    title="Run nslookup with subprocess",
-    checks=(
-        Check("two_nslookups", "nslookup really runs twice", 2, two_nslookups),
-        Check("not_shell", "each nslookup is a child of main, not of a shell", 1, not_shell),
-        Check("first_lookup", "the first nslookup looks up www.python.org", 1, first_lookup),
-        Check("piped_query", "the second nslookup gets its commands through a pipe", 2, piped_query),
-        Check("exit_codes", "the printed exit codes are the real ones", 1, exit_codes),
-        Check("mx_answer", "main prints nslookup's MX answer", 1, mx_answer),
-        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running(), tidy=True),
-        Check("main_exit", "main exits with status 0", 0.5, exit_status(0), tidy=True),
-    ),
-    needs_dns=True,
-)

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import bisect
 
-from grader.catalog import Exercise
-from grader.checks import (
-    Check,
+from grader.api import (
     Match,
     Pattern,
+    Proc,
     Run,
     Verdict,
-    exit_status,
     fail,
     main_prints,
     names,
-    nothing_left_running,
     ok,
     pickled_message,
     printed_after_exit,
 )
-from grader.tree import Proc
 
 PARENT = Pattern("Parent process <pid>.")
 WAITING = Pattern("Waiting for all subprocesses done...")
@@ -279,31 +275,5 @@ def reused(run: Run) -> Verdict:
     )
 
 
-EXERCISE = Exercise(
-    id="ex3_pool",
-    number=3,
-    name="pool",
-    title="Run five tasks on a Pool of four processes",
-    checks=(
-        Check("four_workers", "the pool has exactly 4 worker processes", 2, four_workers),
-        Check("tasks_once", "each task 0-4 runs once, to the end, in a pool worker", 3, tasks_once),
-        Check("at_most_four", "never more than 4 tasks at once", 1, at_most_four),
-        Check("at_once", "the tasks are handed to the pool together, not one at a time", 1, at_once),
-        Check("reused", "a worker is reused for a second task", 1, reused),
-        Check(
-            "parent_lines",
-            "main prints its real PID and that it is waiting",
-            1,
-            main_prints(PARENT, WAITING, hint="print it before p.close() and p.join()"),
-            tidy=True,
-        ),
-        Check(
-            "done_line",
-            "'All subprocesses done.' comes after every worker has exited",
-            2,
-            printed_after_exit(DONE, pool_workers, what="worker", hint="print it after p.close() and p.join()"),
-        ),
-        Check("nothing_left", "nothing is left running when main exits", 1, nothing_left_running(), tidy=True),
-        Check("main_exit", "main exits with status 0", 1, exit_status(0), tidy=True),
-    ),
-)
+parent_lines = main_prints(PARENT, WAITING, hint="print it before p.close() and p.join()")
+done_line = printed_after_exit(DONE, pool_workers, what="worker", hint="print it after p.close() and p.join()")

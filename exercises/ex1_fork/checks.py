@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from grader.catalog import Exercise
-from grader.checks import (
-    Check,
+from grader.api import (
     Pattern,
+    Proc,
     Run,
     Verdict,
-    children_reaped,
-    exit_status,
     exits_zero,
     fail,
     names,
-    nothing_left_running,
     ok,
     printed,
-    process_count,
 )
-from grader.tree import Proc
 
 START = Pattern("Process (<pid>) start...")
 PARENT = Pattern("I (<pid>) just created a child process (<child>).")
 # the course notes' own program prints `i am process (...)`: copying it is not an error
-CHILD = Pattern("I am child process (<pid>) and my parent is <ppid>.", also=["I am process (<pid>) and my parent is <ppid>."])
+CHILD = Pattern(
+    "I am child process (<pid>) and my parent is <ppid>.", also=["I am process (<pid>) and my parent is <ppid>."]
+)
 
 
 def the_child(run: Run) -> Proc | None:
@@ -94,23 +90,4 @@ child_exit = exits_zero(
     what="child",
     missing=lambda run: f"expected exactly one child; main created {len(run.children())}",
     expect="it to exit with status 0 (sys.exit(0) or os._exit(0))",
-)
-
-
-EXERCISE = Exercise(
-    id="ex1_fork",
-    number=1,
-    name="fork",
-    title="Fork a child process",
-    checks=(
-        Check("one_child", "main forks exactly one child", 2, process_count(1)),
-        Check("forked", "the child is a fork of main, not a new program", 1, by_fork),
-        Check("start_line", "main prints its real PID before forking", 1, start_line, tidy=True),
-        Check("parent_line", "the parent prints its PID and the child's", 1, parent_line),
-        Check("child_line", "the child prints its PID and its parent's", 2, child_line),
-        Check("child_exit", "the child exits with status 0", 1, child_exit),
-        Check("reaped", "the parent waits for the child", 1, children_reaped()),
-        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running(), tidy=True),
-        Check("main_exit", "main exits with status 0", 0.5, exit_status(0), tidy=True),
-    ),
 )

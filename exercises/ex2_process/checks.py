@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from grader.catalog import Exercise
-from grader.checks import (
-    Check,
+from grader.api import (
     Pattern,
+    Proc,
     Run,
     Verdict,
-    exit_status,
     exits_zero,
     fail,
     main_prints,
     mp_helper,
     names,
-    nothing_left_running,
     ok,
     printed,
     printed_after_exit,
 )
-from grader.tree import Proc
 
 PARENT = Pattern("Parent process <pid>.")
 WILL_START = Pattern("Child process will start.")
@@ -64,7 +60,9 @@ def how_started(run: Run, child: Proc) -> str:
     first = next((e for e in child.execs if e.ok), None)
     if first is not None:
         code = " ".join(first.argv)
-        return "spawned by multiprocessing (spawn_main)" if SPAWN_MAIN in code and "--multiprocessing-fork" in code else ""
+        return (
+            "spawned by multiprocessing (spawn_main)" if SPAWN_MAIN in code and "--multiprocessing-fork" in code else ""
+        )
     if _sentinel_pipes(run, child):
         return "forked by multiprocessing right after creating the Process's sentinel pipes"
     return ""
@@ -85,8 +83,7 @@ def one_child(run: Run) -> Verdict:
                 "or the like) — create p = Process(target=run_proc, args=('test',)) and call p.start()"
             )
         return ok(
-            f"main process {main.pid} created one child process ({child.pid}), {how}, besides multiprocessing's "
-            "helpers"
+            f"main process {main.pid} created one child process ({child.pid}), {how}, besides multiprocessing's helpers"
         )
     if not kids:
         ran_here = [m for m in run.find(CHILD) if m.line.pid == main.pid]
@@ -133,29 +130,5 @@ child_exit = exits_zero(
 )
 
 
-EXERCISE = Exercise(
-    id="ex2_process",
-    number=2,
-    name="process",
-    title="Start a child with multiprocessing.Process",
-    checks=(
-        Check("one_child", "main starts exactly one child process", 2, one_child),
-        Check("child_line", "the child runs run_proc and prints its real PID", 2, child_line),
-        Check(
-            "parent_lines",
-            "main prints its real PID and that the child will start",
-            1,
-            main_prints(PARENT, WILL_START, hint="print it before p.start()"),
-            tidy=True,
-        ),
-        Check(
-            "end_line",
-            "main prints 'Child process end.' after the child has exited",
-            2,
-            printed_after_exit(END, Run.workers, what="child", hint="print it after p.join()"),
-        ),
-        Check("child_exit", "the child exits with status 0", 1, child_exit),
-        Check("nothing_left", "nothing is left running when main exits", 1, nothing_left_running(), tidy=True),
-        Check("main_exit", "main exits with status 0", 1, exit_status(0), tidy=True),
-    ),
-)
+parent_lines = main_prints(PARENT, WILL_START, hint="print it before p.start()")
+end_line = printed_after_exit(END, Run.workers, what="child", hint="print it after p.join()")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-from grader.catalog import Exercise
-from grader.checks import (
-    Check,
+from grader.api import (
     Match,
     Pattern,
+    Proc,
     Run,
     Verdict,
     exit_status,
@@ -16,12 +15,10 @@ from grader.checks import (
     fail,
     killed_by,
     names,
-    nothing_left_running,
     ok,
     pickled_message,
     printed,
 )
-from grader.tree import Proc
 
 WRITE = Pattern("Process to write: <pid>")
 READ = Pattern("Process to read: <pid>")
@@ -186,7 +183,9 @@ def _terminated_at(run: Run, r: Proc) -> float | None:
     between the writer's last put and main's terminate(), not the reader's death, which a loaded machine may
     delay by the scheduling of a dying process."""
     main = run.main
-    sent = [k.t for k in run.tree.kills if main and k.sender == main.pid and k.target == r.pid and k.signal == "SIGTERM"]
+    sent = [
+        k.t for k in run.tree.kills if main and k.sender == main.pid and k.target == r.pid and k.signal == "SIGTERM"
+    ]
     return min(sent) if sent else r.end
 
 
@@ -301,20 +300,3 @@ def main_exit(run: Run) -> Verdict:
         why = f": at exit multiprocessing waits for child {names(alive)}, which never ended" if alive else ""
         return fail(f"main process {main.pid} never finished{blocked}{why}")
     return exit_status(0)(run)
-
-
-EXERCISE = Exercise(
-    id="ex5_queue",
-    number=5,
-    name="queue",
-    title="Exchange data through a Queue",
-    checks=(
-        Check("two_children", "main creates exactly two child processes", 2, two_children),
-        Check("printed_pids", "the writer and the reader print their real PIDs", 1, printed_pids),
-        Check("got_in_order", "the reader gets A, B, C in order, each after it was put", 2, got_in_order),
-        Check("writer_exit", "the writer exits with status 0", 1, writer_exit),
-        Check("reader_terminated", "main terminates the reader (SIGTERM)", 1, reader_terminated),
-        Check("nothing_left", "nothing is left running when main exits", 0.5, nothing_left_running(), tidy=True),
-        Check("main_exit", "main exits with status 0", 0.5, main_exit, tidy=True),
-    ),
-)
