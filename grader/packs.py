@@ -73,8 +73,13 @@ def installed() -> list[Pack]:
 
     found = []
     for ep in metadata.entry_points(group=ENTRY_POINTS):
+        name = ep.value.split(":")[0]
         try:
-            module = importlib.import_module(ep.value.split(":")[0])
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # metadata left without its package (a source tree's egg-info): nothing installed
+                continue
+            raise PackError(f"the installed pack {ep.name} ({ep.value}) cannot be imported: {err}") from None
         except ImportError as err:
             raise PackError(f"the installed pack {ep.name} ({ep.value}) cannot be imported: {err}") from None
         where = list(getattr(module, "__path__", []))
