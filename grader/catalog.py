@@ -79,7 +79,7 @@ def resolve(name: str) -> Exercise:
         return hits[0]
     if not exercises:
         raise UnknownExercise(
-            f"unknown exercise {name!r} — no exercise pack was found: install one, or pass --pack PATH / set GRADE_PACKS"
+            f"unknown exercise {name!r} — no exercise pack was found: install one, pass --pack PATH or set GRADE_PACKS"
         )
     known = ", ".join(f"ex{e.number} ({e.name})" for e in exercises.values())
     raise UnknownExercise(f"unknown exercise {name!r} — known: {known}")

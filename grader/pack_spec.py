@@ -49,7 +49,7 @@ class CheckSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: str = Field(pattern=ID)
     title: str = Field(min_length=1)
-    points: int | float = Field(gt=0)
+    points: float = Field(gt=0)
     use: str | None = None  # a function of checks.py, else a ready check of grader.api.LIBRARY; default: id
     args: dict[str, Any] = Field(default_factory=dict, alias="with")
     tidy: bool = False
@@ -147,6 +147,11 @@ def _judge_of(spec: CheckSpec, module: ModuleType | None, where: Path) -> Any:
     return fn
 
 
+def _number(points: float) -> float:
+    """2.0 as 2: reports print points as the author wrote them."""
+    return int(points) if points.is_integer() else points
+
+
 def _checks(spec: Spec, module: ModuleType | None, where: Path) -> tuple[Check, ...]:
     from grader.packs import PackError
 
@@ -158,7 +163,9 @@ def _checks(spec: Spec, module: ModuleType | None, where: Path) -> tuple[Check, 
             raise PackError(f"{where.parent / 'checks.py'}: CHECKS must be a tuple of grader.api.Check")
         checks = tuple(declared)
     else:
-        checks = tuple(Check(c.id, c.title, c.points, _judge_of(c, module, where), tidy=c.tidy) for c in spec.checks)
+        checks = tuple(
+            Check(c.id, c.title, _number(c.points), _judge_of(c, module, where), tidy=c.tidy) for c in spec.checks
+        )
     if not checks:
         raise PackError(f"{where}: the exercise has no checks — add [[checks]] tables")
     _validate(checks, where)

@@ -147,7 +147,9 @@ def _number(exercise_id: str, root: Path) -> int:
     """ex42_demo -> 42; otherwise one past the highest number the pack uses."""
     if m := re.match(r"^ex(\d+)_", exercise_id):
         return int(m.group(1))
-    used = [int(n) for p in root.glob("*/exercise.toml") for n in re.findall(r"^number\s*=\s*(\d+)", p.read_text(), re.M)]
+    used = [
+        int(n) for p in root.glob("*/exercise.toml") for n in re.findall(r"^number\s*=\s*(\d+)", p.read_text(), re.M)
+    ]
     return max(used, default=0) + 1
 
 

@@ -26,6 +26,7 @@ def examples(exercise: str = "*") -> list[Path]:
     """The pass__ and fail__ examples of one exercise (or of all), sorted."""
     return sorted(p for p in SUBMISSIONS.glob(f"{exercise}/*.py") if p.name.startswith(("pass__", "fail__")))
 
+
 GradeFile = Callable[..., Report]
 
 

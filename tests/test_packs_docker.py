@@ -3,7 +3,6 @@ is graded by `grade submit --pack`, and `grade ci` never takes its checks from t
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 

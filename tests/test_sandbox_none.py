@@ -24,7 +24,7 @@ from grader.sandbox.base import IMAGE_UID, IMAGE_UIDS, RunRequest
 from grader.sandbox.none import NoneSandbox, _serialized, lock_path, rlimits
 from grader.settings import Settings
 
-from .conftest import ROOT, SUBMISSIONS, GradeFile, examples, failing
+from .conftest import ROOT, GradeFile, examples, failing
 
 CASES = examples() + sorted(ROOT.glob("solutions/ex*.py"))
 

@@ -36,7 +36,7 @@ def chosen(names: list[str], packs: list[Path] | None) -> list[Exercise]:
 def _row(proof: Proof) -> str:
     """One line per exercise: each kind of case as held/total, then the verdict."""
     h, t = proof.held, proof.total
-    parts = [f"{k} {h[k]}/{t[k]}" for k in ("reference", "stub", "fail", "pass")]  # type: ignore[index]
+    parts = [f"{k} {h[k]}/{t[k]}" for k in ("reference", "stub", "fail", "pass")]
     verdict = "ok" if proof.ok else f"{len(proof.problems)} problem(s)"
     return f"{proof.exercise.id:<18} {'  '.join(parts)}  {verdict}"
 
