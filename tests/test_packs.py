@@ -3,8 +3,10 @@ recorded examples re-judged without an engine, and the engine holding no exercis
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -213,14 +215,7 @@ def test_release_writes_statements_and_stubs_only(tmp_path: Path) -> None:
 def test_the_wheel_ships_the_seed_pack_without_references(tmp_path: Path) -> None:
     from grader.ci_templates import grader_wheel
 
-    left = [ROOT / "build", ROOT / "grade_autograder.egg-info"]  # what building leaves in the source tree
-    before = [p.exists() for p in left]
-    try:
-        wheel = grader_wheel(tmp_path, None)
-    finally:
-        for path, existed in zip(left, before, strict=True):
-            if not existed:
-                shutil.rmtree(path, ignore_errors=True)
+    wheel = grader_wheel(tmp_path, None)  # pip leaves an egg-info in the checkout: the loader skips it
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
         contents = {z.read(n) for n in names}
@@ -230,3 +225,31 @@ def test_the_wheel_ships_the_seed_pack_without_references(tmp_path: Path) -> Non
         assert (ROOT / "solutions" / f"{ex.id}.py").read_bytes() not in contents, ex.id
     assert not [n for n in names if "solutions" in n or n.endswith(".json")]
     assert "grade_pack_seed/pack.toml" in names
+
+
+@pytest.mark.slow
+def test_init_ci_pins_the_pack_it_installs_and_pip_holds_the_pin(tmp_path: Path) -> None:
+    pack, out = tmp_path / "p", tmp_path / "course"
+    assert grade("new", "ex42_demo", "--pack", str(pack)).returncode == 0
+    res = grade("init-ci", "github", "--out", str(out), "--pack", str(pack), "--no-wheels")
+    assert res.returncode == 0, res.stderr
+    workflow = (out / ".github" / "workflows" / "classroom.yml").read_text()
+    line = next(ln for ln in workflow.splitlines() if "pip install" in ln)
+    wheel = next((out / ".grade" / "wheels").glob("grade_pack_p-0.1-*.whl"))
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert f'"grade-pack-p @ file://$GITHUB_WORKSPACE/.grade/wheels/{wheel.name}#sha256={digest}"' in line, line
+    with zipfile.ZipFile(wheel) as z:
+        assert "grade_pack_p/ex42_demo/checks.py" in z.namelist()
+        assert not [n for n in z.namelist() if "solutions" in n]
+    # the pin as the job's pip reads it: the wheel installs, and the grader finds the pack through its entry point
+    requirement = shlex.split(line.split("--disable-pip-version-check", 1)[1])[-1]
+    requirement = requirement.replace("$GITHUB_WORKSPACE", str(out))
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check", "--target"]
+    res = subprocess.run([*pip, str(tmp_path / "site"), requirement], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path / "site")]), "GRADE_PACKS": str(ROOT)}
+    assert "[pack p: ex42_demo]" in grade("list", cwd=tmp_path, env=env).stdout
+    # a wheel swapped in the repository is refused
+    wheel.write_bytes(wheel.read_bytes() + b"\0")
+    res = subprocess.run([*pip, str(tmp_path / "other"), requirement], capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "HASHES" in res.stderr, res.stderr

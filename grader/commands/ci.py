@@ -183,10 +183,15 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(help="folder to write into")] = Path("."),
         install: Annotated[str | None, typer.Option(help="pip requirement that installs the grader")] = None,
         wheels: Annotated[bool, typer.Option("--wheels/--no-wheels", help="bundle wheels (gradescope)")] = True,
+        pack: Annotated[
+            list[Path] | None,
+            typer.Option("--pack", help="an exercise pack folder to install beside the grader, pinned (repeatable)"),
+        ] = None,
     ) -> None:
         """Write a ready CI set-up: a GitHub workflow, a GitLab job, or a Gradescope autograder zip."""
         from grader.ci_templates import write
         from grader.cli import out as console
 
-        for path in write(target, out, install=install, bundle_wheels=wheels):
+        packs = tuple(p.expanduser().resolve() for p in pack or [])
+        for path in write(target, out, install=install, bundle_wheels=wheels, packs=packs):
             console.print(str(path), highlight=False)
