@@ -168,7 +168,7 @@ def _modules_after(*argv: str) -> set[str]:
 
 def test_version_and_list_import_only_what_they_need() -> None:
     """`grade --version` answers at once: typer and nothing heavy (bench/bench_cli.py prints the timings)."""
-    heavy = {"rich", "pydantic", "pydantic_settings", "docker", "grader.exercises", "grader.settings", "asyncio"}
+    heavy = {"rich", "pydantic", "pydantic_settings", "docker", "grader.packs", "grader.settings", "asyncio"}
     assert not _modules_after("--version") & heavy
     # typer itself validates a command's parameters with pydantic; rich and docker stay out
     assert not _modules_after("list") & {"rich", "docker"}
