@@ -72,6 +72,14 @@ def test_every_seed_exercise_is_replayed() -> None:
         assert kinds.count("reference") == 3 and "stub" in kinds and "fail" in kinds and "pass" in kinds, ex.id
 
 
+def test_grade_verify_replays_the_seed_pack_one_line_per_exercise() -> None:
+    res = grade("verify", "--replay", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert res.returncode == 0, res.stdout + res.stderr
+    rows = [ln for ln in res.stdout.splitlines()[1:] if not ln.startswith(" ")]
+    assert [r.split()[0] for r in rows] == [ex.id for ex in registry().values()]
+    assert all(r.endswith(" ok") for r in rows), rows
+
+
 def test_a_replayed_wrong_verdict_is_a_problem() -> None:
     """What the fast tier would say when a check changed: a pass__ example replayed against the wrong check."""
     ex = resolve("ex1")

@@ -54,9 +54,9 @@ def report(proofs: list[Proof]) -> int:
 
 
 def run_verify(names: list[str], packs: list[Path] | None, mode: Mode, jobs: int | None) -> int:
-    from grader.cli import make_sandbox, settings_from
+    from grader.cli import console, make_sandbox, settings_from
     from grader.packs import pack_of
-    from grader.verify import verify
+    from grader.verify import cases, verify
 
     exercises = chosen(names, packs)
     extra = tuple(p.expanduser().resolve() for p in packs or [])
@@ -66,7 +66,16 @@ def run_verify(names: list[str], packs: list[Path] | None, mode: Mode, jobs: int
     for ex in exercises:
         pack = pack_of(ex, extra)
         pairs.append((ex, pack.solutions if pack is not None else None))
-    proofs = verify(pairs, mode=mode, sandbox=sandbox, settings=settings, jobs=jobs)
+    total = sum(len(cases(ex, solutions)[0]) for ex, solutions in pairs)
+    done = 0
+    with console(stderr=True).status(f"verifying {len(pairs)} exercise(s): {total} runs…") as status:
+
+        def progress(what: str) -> None:
+            nonlocal done
+            done += 1
+            status.update(f"verifying: {done}/{total} {what}")
+
+        proofs = verify(pairs, mode=mode, sandbox=sandbox, settings=settings, jobs=jobs, progress=progress)
     return report(proofs)
 
 
