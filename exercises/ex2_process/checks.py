@@ -40,7 +40,7 @@ def _sentinel_pipes(run: Run, child: Proc) -> bool:
     if main is None or child.start is None:
         return False
     made = sorted(
-        (p.t for p in run.tree.pipes.values() if p.creator == main.pid and p.t is not None and p.t <= child.start)
+        p.t for p in run.tree.pipes.values() if p.creator == main.pid and p.t is not None and p.t <= child.start
     )
     if len(made) < 2:
         return False
