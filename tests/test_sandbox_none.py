@@ -218,6 +218,7 @@ def _submit_in_a_job_container(image: str, path: str) -> dict[str, object]:
     profile — no capability added, no privilege flag, no network: what a Gradescope or GitLab job container grants."""
     name = f"grade-test-job-{uuid.uuid4().hex[:12]}"
     mounts = ["-v", f"{ROOT}:/grader:ro", "-v", f"{DEPS}:/deps:ro", "-e", "PYTHONPATH=/grader:/deps", "-w", "/grader"]
+    mounts += ["-e", "GRADE_PACKS=/grader"]  # the seed pack of the uninstalled checkout, as the suite finds it
     grade = ["-m", "grader", "submit", "ex1", "--file", path, "--sandbox", "none", "--format", "json", "--tree"]
     cmd = ["docker", "run", "--rm", "--name", name, "--network", "none", *mounts, "--entrypoint", "python3", image]
     try:
