@@ -14,8 +14,8 @@ test: setup
 	$(PYTHON) -m pytest -n $(JOBS) -q
 
 lint:
-	ruff check grader tests bench
-	ruff format --check grader tests bench
+	ruff check grader tests bench exercises
+	ruff format --check grader tests bench exercises
 	mypy
 
 bench: setup

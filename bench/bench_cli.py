@@ -21,7 +21,7 @@ COMMANDS = {
     "grade list": [sys.executable, "-m", "grader", "list"],
     "grade --help": [sys.executable, "-m", "grader", "--help"],
 }
-HEAVY = ("rich", "pydantic", "pydantic_settings", "docker", "grader.exercises", "grader.settings")
+HEAVY = ("rich", "pydantic", "pydantic_settings", "docker", "grader.packs", "grader.settings")
 
 
 def _once(cmd: list[str]) -> float:

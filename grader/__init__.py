@@ -17,6 +17,8 @@ _NOT_JUDGING = (
     "cli.py",
     "error_handler.py",
     "neutralise.py",
+    "verify.py",
+    "scaffold.py",
     "__main__.py",
     "__pycache__",
 )
@@ -24,9 +26,10 @@ _NOT_JUDGING = (
 
 @cache
 def judge_version() -> str:
-    """The version a result is stored under: the release plus a digest of everything that decides a verdict
-    (parser, checks, exercises, settings' defaults, the image's sources). A batch regrades what an older
-    judge graded, even when a changed check ships under the same release number."""
+    """The engine's version: the release plus a digest of everything in the engine that decides a verdict
+    (parser, checks library, pack loader, settings' defaults, the image's sources). A result is stored under
+    this plus its exercise's own digest (catalog.Exercise.judge_version): a batch regrades what an older judge
+    graded, even when a changed check ships under the same release number, and only that exercise's cells."""
     digest = hashlib.sha256()
     for path in sorted(_HERE.rglob("*")):
         rel = path.relative_to(_HERE)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from grader import judge_version
 from grader.archives import Unpacker, is_zip, student_budget
 from grader.catalog import Exercise
 from grader.errors import GraderError, StoreError, SubmissionError
@@ -229,7 +228,7 @@ def _row(cell: Cell, report: Report | None) -> Row:
             cell.student,
             cell.exercise.id,
             "",
-            judge_version(),
+            cell.exercise.judge_version,
             "missing",
             0.0,
             cell.exercise.max_score,
@@ -246,7 +245,7 @@ def _row(cell: Cell, report: Report | None) -> Row:
         cell.student,
         cell.exercise.id,
         cell.sha256,
-        judge_version(),
+        cell.exercise.judge_version,
         report.status,
         report.score,
         report.max_score,
@@ -304,9 +303,9 @@ def run_batch(
     t0 = time.monotonic()
     todo = []
     for cell in cells:
-        old = None if regrade else store.done(cell.student, cell.exercise.id, cell.sha256, judge_version())
+        old = None if regrade else store.done(cell.student, cell.exercise.id, cell.sha256, cell.exercise.judge_version)
         if old is not None:
-            store.mark(cell.student, cell.exercise.id, cell.sha256, judge_version())
+            store.mark(cell.student, cell.exercise.id, cell.sha256, cell.exercise.judge_version)
             summary.skipped += 1
             summary.counts[old.status] += 1
         else:

@@ -36,6 +36,9 @@ LAZY_COMMANDS = {
     "report": "grader.commands.batch",
     "ci": "grader.commands.ci",
     "init-ci": "grader.commands.ci",
+    "verify": "grader.commands.packs",
+    "new": "grader.commands.packs",
+    "release": "grader.commands.packs",
 }
 
 
@@ -78,6 +81,19 @@ app = typer.Typer(
 )
 image_app = typer.Typer(no_args_is_help=True, help="The runtime image submissions run in.")
 app.add_typer(image_app, name="image")
+
+
+# --pack, for every command that looks exercises up: a pack folder beside the installed ones and GRADE_PACKS
+PackOption = Annotated[
+    list[Path] | None,
+    typer.Option("--pack", help="an exercise pack folder to use besides the installed ones (repeatable)"),
+]
+
+
+def use_packs(paths: list[Path] | None) -> None:
+    from grader.catalog import use_packs
+
+    use_packs([p.expanduser().resolve() for p in paths or []])
 
 
 class Format(enum.StrEnum):
@@ -139,19 +155,21 @@ class LazyStatus:
 
 
 @app.command("list")
-def list_() -> None:
-    """List the exercises."""
+def list_(pack: PackOption = None) -> None:
+    """List the exercises, and the pack each comes from."""
     from grader.catalog import registry
 
+    use_packs(pack)
     for ex in registry().values():
-        print(f"ex{ex.number}  {ex.name:<12} {ex.title}  ({ex.max_score:g} points)")
+        print(f"ex{ex.number}  {ex.name:<12} {ex.title}  ({ex.max_score:g} points)  [pack {ex.pack}: {ex.id}]")
 
 
 @app.command()
-def show(exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")]) -> None:
+def show(exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")], pack: PackOption = None) -> None:
     """Print an exercise's statement."""
     from grader.catalog import resolve, statement
 
+    use_packs(pack)
     out = console()
     ex = resolve(exercise)
     text = statement(ex)
@@ -185,11 +203,13 @@ def submit(
     cpus: Annotated[float | None, typer.Option(help="CPU quota")] = None,
     output_bytes: Annotated[int | None, typer.Option(help="stdout/stderr bytes kept")] = None,
     grace: Annotated[float | None, typer.Option(help="seconds processes may outlive main")] = None,
+    pack: PackOption = None,
 ) -> None:
     """Grade one exercise: exit 0 at full marks, 1 otherwise."""
     from grader.catalog import course_root, resolve
     from grader.submission import load_submission, precheck
 
+    use_packs(pack)
     ex = resolve(exercise)
     if file is None:
         root = course_root()

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from grader import judge_version
 from grader.catalog import Exercise
 from grader.checks import Check, Run, dropped_output, last_error, untraced_output
 from grader.errors import GraderError, SubmissionError
@@ -355,7 +354,7 @@ def _judge(exercise: Exercise, outcome: RunOutcome, settings: Settings, *, sandb
             reason = "processes outlived main and were killed by the grader"
     checks = settle(exercise, status, reason, checks)
     return Report(
-        grader_version=judge_version(),
+        grader_version=exercise.judge_version,
         exercise=exercise.id,
         status=status,
         score=round(sum(c.score for c in checks), 2),
@@ -384,7 +383,7 @@ def broken(exercise: Exercise, reason: str, *, outcome: RunOutcome | None = None
     """The report for a run the grader itself could not judge (its fault, never the student's 0 to keep)."""
     outcome = outcome or RunOutcome()
     return Report(
-        grader_version=judge_version(),
+        grader_version=exercise.judge_version,
         exercise=exercise.id,
         status="error",
         score=0,
@@ -403,7 +402,7 @@ def rejected(
     """The report for a submission that cannot run at all (unreadable, empty, a syntax error, too large):
     every check fails with the problem as its message; nothing ran."""
     return Report(
-        grader_version=judge_version(),
+        grader_version=exercise.judge_version,
         exercise=exercise.id,
         status="failed",
         score=0,
@@ -422,6 +421,7 @@ def grade(
 ) -> Report:
     """Grade one submission's bytes. Student faults become the report; so does the grader's own failure
     while judging (an `error` whose fault is the grader's). Only a sandbox that cannot run at all raises."""
+    settings = exercise.settings(settings)  # the limits the exercise raises (a longer timeout, ...)
     problem = precheck(source, name, max_bytes=settings.source_bytes)
     if problem is not None:
         return rejected(exercise, problem, name=name, source=source, sandbox=sandbox.name)

@@ -34,7 +34,7 @@ class Found:
 
 
 def _by_stem(stem: str, exercises: dict[int, Exercise]) -> Exercise | None:
-    """ex3, ex03, ex3_pool, ex3-pool-1 -> ex3; a wrong name after the number does not match."""
+    """ex3, ex03, ex3_<name>, ex3-<name>-1 -> ex3; a wrong name after the number does not match."""
     m = EXNAME.match(stem)
     if m is None:
         return None

@@ -8,7 +8,7 @@ from pathlib import Path
 from grader.catalog import Exercise, registry
 
 ROOT = Path(__file__).resolve().parent.parent
-SUBMISSIONS = ROOT / "tests" / "submissions"
+SUBMISSIONS = ROOT / "exercises"
 
 # Hostile programs that end the same way every time, so a batch cell can be compared with a lone run.
 HOSTILE = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,17 @@ from grader.report import Report
 from grader.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
+# The seed pack is found as an author's folder is (GRADE_PACKS), so a checkout runs its own exercises uninstalled;
+# an editable install finds the same folder through its entry point too, and one folder is one pack.
+os.environ.setdefault("GRADE_PACKS", str(ROOT))
+# Each exercise's must-pass and must-fail examples sit in its folder of the seed pack.
+SUBMISSIONS = ROOT / "exercises"
+
+
+def examples(exercise: str = "*") -> list[Path]:
+    """The pass__ and fail__ examples of one exercise (or of all), sorted."""
+    return sorted(p for p in SUBMISSIONS.glob(f"{exercise}/*.py") if p.name.startswith(("pass__", "fail__")))
+
 
 GradeFile = Callable[..., Report]
 

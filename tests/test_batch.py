@@ -256,11 +256,11 @@ def test_a_changed_judge_regrades_what_the_old_one_graded(tmp_path: Path, monkey
     first = run_batch(cells, store=store, sandbox=FlakySandbox({}), settings=Settings(), jobs=2)
     again = run_batch(cells, store=store, sandbox=FlakySandbox({}), settings=Settings(), jobs=2)
     assert (first.skipped, again.skipped) == (0, 2)
-    monkeypatch.setattr(grader.batch, "judge_version", lambda: "0.1.0+another")
+    monkeypatch.setattr(grader, "judge_version", lambda: "0.1.0+another")  # a new engine regrades everything
     sandbox = FlakySandbox({})
     changed = run_batch(cells, store=store, sandbox=sandbox, settings=Settings(), jobs=2)
     assert changed.skipped == 0 and sum(sandbox.calls.values()) == 2
-    assert {r.grader_version for r in store.rows()} == {"0.1.0+another"}
+    assert {r.grader_version for r in store.rows()} == {f"0.1.0+another.{resolve('ex1').digest}"}
 
 
 def test_the_judge_digest_follows_the_checks_not_the_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -85,7 +85,7 @@ def test_submit_default_file_is_the_course_stub_and_fails_with_1(tmp_path: Path)
 
 @pytest.mark.docker
 def test_submit_json_is_the_documented_model() -> None:
-    res = grade("submit", "ex1", "--file", "tests/submissions/ex1_fork/fail__reaped__orphan.py", "--format", "json")
+    res = grade("submit", "ex1", "--file", "exercises/ex1_fork/fail__reaped__orphan.py", "--format", "json")
     assert res.returncode == 1
     data = json.loads(res.stdout)
     assert {"exercise", "status", "score", "max_score", "checks", "output", "duration_s"} <= set(data)
@@ -180,7 +180,7 @@ def _modules_after(*argv: str) -> set[str]:
 
 def test_version_and_list_import_only_what_they_need() -> None:
     """`grade --version` answers at once: typer and nothing heavy (bench/bench_cli.py prints the timings)."""
-    heavy = {"rich", "pydantic", "pydantic_settings", "docker", "grader.exercises", "grader.settings", "asyncio"}
+    heavy = {"rich", "pydantic", "pydantic_settings", "docker", "grader.packs", "grader.settings", "asyncio"}
     assert not _modules_after("--version") & heavy
     # typer itself validates a command's parameters with pydantic; rich and docker stay out
     assert not _modules_after("list") & {"rich", "docker"}

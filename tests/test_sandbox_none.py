@@ -24,9 +24,9 @@ from grader.sandbox.base import IMAGE_UID, IMAGE_UIDS, RunRequest
 from grader.sandbox.none import NoneSandbox, _serialized, lock_path, rlimits
 from grader.settings import Settings
 
-from .conftest import ROOT, SUBMISSIONS, GradeFile, failing
+from .conftest import ROOT, GradeFile, examples, failing
 
-CASES = sorted(SUBMISSIONS.glob("*/*.py")) + sorted(ROOT.glob("solutions/ex*.py"))
+CASES = examples() + sorted(ROOT.glob("solutions/ex*.py"))
 
 pytestmark = pytest.mark.docker
 
@@ -218,6 +218,7 @@ def _submit_in_a_job_container(image: str, path: str) -> dict[str, object]:
     profile — no capability added, no privilege flag, no network: what a Gradescope or GitLab job container grants."""
     name = f"grade-test-job-{uuid.uuid4().hex[:12]}"
     mounts = ["-v", f"{ROOT}:/grader:ro", "-v", f"{DEPS}:/deps:ro", "-e", "PYTHONPATH=/grader:/deps", "-w", "/grader"]
+    mounts += ["-e", "GRADE_PACKS=/grader"]  # the seed pack of the uninstalled checkout, as the suite finds it
     grade = ["-m", "grader", "submit", "ex1", "--file", path, "--sandbox", "none", "--format", "json", "--tree"]
     cmd = ["docker", "run", "--rm", "--name", name, "--network", "none", *mounts, "--entrypoint", "python3", image]
     try:
@@ -239,6 +240,6 @@ def test_none_grades_in_a_job_container_with_default_capabilities(sandbox) -> No
     main = tree["procs"][str(tree["root"])]
     # the trace starts at the student's exec: the launcher's own exec and calls are not the program's
     assert [e["argv"][-1].endswith("/solution.py") and e["ok"] for e in main["execs"]] == [True], main["execs"]
-    bad = _submit_in_a_job_container(sandbox.image, "tests/submissions/ex1_fork/fail__one_child__two_children.py")
+    bad = _submit_in_a_job_container(sandbox.image, "exercises/ex1_fork/fail__one_child__two_children.py")
     assert bad["status"] == "failed" and bad["score"] < bad["max_score"], bad["reason"]
     assert "one_child" in [c["id"] for c in bad["checks"] if not c["passed"]]  # type: ignore[union-attr, index]

@@ -8,12 +8,12 @@ import pytest
 
 from grader.checks import mp_helper
 
-from .conftest import ROOT, SUBMISSIONS, GradeFile, failing
+from .conftest import ROOT, GradeFile, examples, failing
 
 pytestmark = pytest.mark.docker
 
 METHODS = ("fork", "spawn", "forkserver")
-CASES = sorted([*SUBMISSIONS.glob("ex2_process/*.py"), *SUBMISSIONS.glob("ex3_pool/*.py")])
+CASES = [*examples("ex2_process"), *examples("ex3_pool")]
 
 
 @pytest.mark.parametrize("method", METHODS)

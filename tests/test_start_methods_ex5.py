@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, SUBMISSIONS, GradeFile, failing
+from .conftest import ROOT, GradeFile, examples, failing
 
 pytestmark = pytest.mark.docker
 
@@ -33,7 +33,7 @@ def test_reference_passes_under_every_start_method(grade_file: GradeFile, method
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
-@pytest.mark.parametrize("path", sorted(SUBMISSIONS.glob("ex5_queue/*.py")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", examples("ex5_queue"), ids=lambda p: p.stem)
 def test_same_verdict_under_start_method(grade_file: GradeFile, path: Path, method: str) -> None:
     report = grade_file("ex5_queue", path, start_method=method)
     why = (method, failing(report), report.reason, [c.message for c in report.checks if not c.passed])

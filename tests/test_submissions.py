@@ -9,9 +9,9 @@ import pytest
 
 from grader.catalog import registry
 
-from .conftest import ROOT, SUBMISSIONS, GradeFile, failing
+from .conftest import ROOT, SUBMISSIONS, GradeFile, examples, failing
 
-CASES = sorted(SUBMISSIONS.glob("*/*.py"))
+CASES = examples()
 REFERENCES = sorted(ROOT.glob("solutions/ex*.py"))
 
 pytestmark = pytest.mark.docker

@@ -92,10 +92,36 @@ def wheels(dest: Path, *, spec: str | None = None, pythons: tuple[str, ...] = ("
     return own
 
 
-def gradescope_zip(out: Path, *, spec: str | None, bundle_wheels: bool = True) -> Path:
+def pack_wheel(dest: Path, pack: Path) -> tuple[Path, str]:
+    """An exercise pack folder built into its wheel in `dest` (never its solutions/), and the wheel's sha256."""
+    if not (pack / "pyproject.toml").is_file():
+        raise GraderError(f"{pack} has no pyproject.toml, so it cannot be installed — `grade new` writes one in a pack")
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="grade-pack-wheel-") as tmp:
+        _pip("wheel", "--no-deps", "-w", tmp, str(pack))
+        built = sorted(Path(tmp).glob("*.whl"))
+        if len(built) != 1:
+            raise GraderError(f"{pack} built {len(built)} wheels, not one — check its pyproject.toml")
+        wheel = dest / built[0].name
+        wheel.write_bytes(built[0].read_bytes())
+    return wheel, hashlib.sha256(wheel.read_bytes()).hexdigest()
+
+
+def pinned(wheel: Path, digest: str, root: str) -> str:
+    """pip's requirement for a pack's wheel by its exact file (its version) and digest: pip refuses the file
+    if its sha256 differs, so a wheel swapped in the repository is not installed."""
+    name = wheel.name.split("-")[0].replace("_", "-")
+    return f'"{name} @ file://{root}/{wheel.name}#sha256={digest}"'
+
+
+def gradescope_zip(out: Path, *, spec: str | None, bundle_wheels: bool = True, packs: tuple[Path, ...] = ()) -> Path:
     """setup.sh and run_autograder at the zip's root, wheels/ beside them; returns the zip's path."""
     zpath = out / "grade-autograder.zip"
+    if packs and not bundle_wheels:
+        raise GraderError("--pack for gradescope needs the bundled wheels — drop --no-wheels")
     with tempfile.TemporaryDirectory(prefix="grade-bundle-") as tmp:
+        for pack in packs:  # unpacked beside the grader by setup.sh, as the exact wheel built here
+            pack_wheel(Path(tmp), pack)
         if bundle_wheels:
             wheels(Path(tmp), spec=spec, pythons=PYTHONS["gradescope"])
             install = "''"  # the wheels branch of setup.sh runs; its pip line never does
@@ -115,34 +141,39 @@ def gradescope_zip(out: Path, *, spec: str | None, bundle_wheels: bool = True) -
     return zpath
 
 
-def _install_line(target: str, out: Path, *, spec: str | None, bundle_wheels: bool) -> str:
+def _install_line(target: str, out: Path, *, spec: str | None, bundle_wheels: bool, packs: tuple[Path, ...]) -> str:
     """pip's arguments for a GitHub or GitLab job: the spec as given, or the wheels dropped into the repository
-    (the grader's, and its dependencies' unless --no-wheels), installed by path without an index."""
-    if spec is not None:
-        return shlex.quote(spec)
+    (the grader's, and its dependencies' unless --no-wheels), installed by path without an index; then each
+    pack's wheel, pinned by its file and digest."""
     folder = out / WHEELS
     if folder.exists():
         for old in folder.glob("*.whl"):
             old.unlink()
+    root = f"${ROOT_VARIABLE[target]}/{WHEELS}"
+    pins = "".join(" " + pinned(*pack_wheel(folder, pack), root) for pack in packs)
+    if spec is not None:
+        return shlex.quote(spec) + pins
     own = wheels(folder, pythons=PYTHONS[target]) if bundle_wheels else grader_wheel(folder, None)
-    root = f'"${ROOT_VARIABLE[target]}/{WHEELS}'
+    root = '"' + root
     index = f'--no-index --find-links {root}" ' if bundle_wheels else ""
-    return f'{index}{root}/{own.name}"'
+    return f'{index}{root}/{own.name}"' + pins
 
 
-def write(target: str, out: Path, *, install: str | None = None, bundle_wheels: bool = True) -> list[Path]:
+def write(
+    target: str, out: Path, *, install: str | None = None, bundle_wheels: bool = True, packs: tuple[Path, ...] = ()
+) -> list[Path]:
     """Write the set-up for `target` under `out`; returns the files written."""
     spec = checked(install) if install is not None else None
     if target in ("github", "gitlab"):
         path = out / (".github/workflows/classroom.yml" if target == "github" else ".gitlab-ci.yml")
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = _install_line(target, out, spec=spec, bundle_wheels=bundle_wheels)
+        line = _install_line(target, out, spec=spec, bundle_wheels=bundle_wheels, packs=packs)
         path.write_text(_fill(f"{target}.yml" if target == "github" else "gitlab-ci.yml", line))
-        return [path, out / WHEELS] if spec is None else [path]
+        return [path, out / WHEELS] if spec is None or packs else [path]
     if target == "gradescope":
         folder = out / "gradescope"
         folder.mkdir(parents=True, exist_ok=True)
-        bundle = gradescope_zip(out, spec=spec, bundle_wheels=bundle_wheels)
+        bundle = gradescope_zip(out, spec=spec, bundle_wheels=bundle_wheels, packs=packs)
         written = []
         with zipfile.ZipFile(bundle) as z:
             for name in ("setup.sh", "run_autograder"):

@@ -46,7 +46,7 @@ def _linked(path: Path, root: Path) -> bool:
 
 def stage(src: Path, dest: Path) -> list[str]:
     """Copy each exercise's file, found under every name `grade batch` accepts (course layout, ex1.py, ex01.py,
-    ex1_fork.py, at any depth: loose files, one top folder of a zip, a course checkout), to
+    ex1_<name>.py, at any depth: loose files, one top folder of a zip, a course checkout), to
     DEST/exercises/<id>/solution.py. Returns one line per exercise saying what was taken from where."""
     exercises = registry()
     shutil.rmtree(dest / "exercises", ignore_errors=True)  # only what this upload holds, even in a reused folder

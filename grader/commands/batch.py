@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from grader.cli import PackOption, use_packs
 from grader.errors import GraderError
 from grader.neutralise import markup
 
@@ -195,8 +196,10 @@ def register(app: typer.Typer) -> None:
         db: DB = Path("grades.sqlite"),
         regrade: Annotated[bool, typer.Option("--regrade", help="grade again what is already graded")] = False,
         timeout: Annotated[float | None, typer.Option(help="wall-clock limit per run, in seconds")] = None,
+        pack: PackOption = None,
     ) -> None:
         """Grade a class: every student's every exercise, resumable; exit 0 when all ran, 1 on infrastructure errors."""
+        use_packs(pack)
         raise typer.Exit(grade_class(submissions, exercise or [], jobs=jobs, db=db, regrade=regrade, timeout=timeout))
 
     @app.command()

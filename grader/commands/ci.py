@@ -61,6 +61,22 @@ def _say_faults(reports: list[Report]) -> None:
         print(_clean(line), file=sys.stderr)
 
 
+def outside_the_checkout(root: Path, packs: list[Path] | None) -> None:
+    """Checks come only from installed packs and the workflow's --pack, never from the tree being graded: a
+    student who edits a copy of the checks in the checkout must not be judged by them."""
+    from grader.cli import use_packs
+    from grader.packs import find
+
+    use_packs(packs)
+    extra = tuple(p.expanduser().resolve() for p in packs or [])
+    for pack in find(extra):
+        if pack.exercises_dir.is_relative_to(root.resolve()):
+            raise GraderError(
+                f"the exercise pack {pack.name} ({pack.origin}) is inside the checkout being graded "
+                f"({pack.exercises_dir}) — in CI, checks come only from installed packs or a --pack outside it"
+            )
+
+
 def run_ci(
     *,
     exercises: list[str],
@@ -73,6 +89,7 @@ def run_ci(
     sandbox: str | None,
     jobs: int | None,
     timeout: float | None,
+    packs: list[Path] | None = None,
 ) -> int:
     """Grade, write every requested format, and return the exit code (0 reached min-score, 1 not)."""
     from grader.catalog import course_root
@@ -87,6 +104,7 @@ def run_ci(
     root = course_root()
     if root is None:
         raise GraderError("not in a course checkout (no exercises/ folder here or above) — run grade ci from its root")
+    outside_the_checkout(root, packs)
     chosen = selected(exercises)
     for path, option in ((junit, "--junit"), (gradescope, "--gradescope")):
         if path is not None:
@@ -137,6 +155,10 @@ def register(app: typer.Typer) -> None:
         sandbox: Annotated[str | None, typer.Option(help="docker, none or auto")] = None,
         jobs: Annotated[int | None, typer.Option(min=1, help="exercises graded at once")] = None,
         timeout: Annotated[float | None, typer.Option(help="wall-clock limit per exercise, in seconds")] = None,
+        pack: Annotated[
+            list[Path] | None,
+            typer.Option("--pack", help="an exercise pack folder outside the checkout (repeatable)"),
+        ] = None,
     ) -> None:
         """Grade every exercise of this course checkout for CI: exit 0 at --min-score, 1 below, 2 on errors."""
         raise typer.Exit(
@@ -151,6 +173,7 @@ def register(app: typer.Typer) -> None:
                 sandbox=sandbox,
                 jobs=jobs,
                 timeout=timeout,
+                packs=pack,
             )
         )
 
@@ -160,10 +183,15 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(help="folder to write into")] = Path("."),
         install: Annotated[str | None, typer.Option(help="pip requirement that installs the grader")] = None,
         wheels: Annotated[bool, typer.Option("--wheels/--no-wheels", help="bundle wheels (gradescope)")] = True,
+        pack: Annotated[
+            list[Path] | None,
+            typer.Option("--pack", help="an exercise pack folder to install beside the grader, pinned (repeatable)"),
+        ] = None,
     ) -> None:
         """Write a ready CI set-up: a GitHub workflow, a GitLab job, or a Gradescope autograder zip."""
         from grader.ci_templates import write
         from grader.cli import out as console
 
-        for path in write(target, out, install=install, bundle_wheels=wheels):
+        packs = tuple(p.expanduser().resolve() for p in pack or [])
+        for path in write(target, out, install=install, bundle_wheels=wheels, packs=packs):
             console.print(str(path), highlight=False)

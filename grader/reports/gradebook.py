@@ -226,7 +226,7 @@ class Roster:
         return default
 
     def assignment(self, ex: Exercise) -> str:
-        """The Canvas assignment id of the roster column naming this exercise (ex3, ex3_pool), else the exercise id."""
+        """The Canvas assignment id of the roster column naming this exercise (ex3, ex3_name), else the exercise id."""
         num = ex.id.split("_", 1)[0]
         for col in self.header:
             m = re.match(r"^(?P<name>.*)\((?P<id>\d+)\)\s*$", col)

@@ -1,0 +1,140 @@
+"""Exercise packs: where they are found, and how a pack's folder becomes exercises.
+
+A pack is a folder laid out like a course repository: `exercises/pack.toml` names it, each
+`exercises/<id>/` holds one exercise (exercise.toml, README.md, solution.py, an optional checks.py, and
+pass__/fail__ examples), and `solutions/<id>.py` holds the references, which never ship with the pack.
+Packs are found, in this order: installed ones (the `grade.packs` entry point group, naming the package
+whose folder holds pack.toml), the folders of GRADE_PACKS (separated by the path separator), then the
+folders given with --pack. The engine has no other source of exercises and no special case for any pack.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+from grader.catalog import Exercise
+from grader.errors import GraderError
+
+ENTRY_POINTS = "grade.packs"
+MANIFEST = "pack.toml"
+SPEC = "exercise.toml"
+CHECKS = "checks.py"
+
+
+class PackError(GraderError):
+    """A pack that cannot be used: the message names the file (and line) and what to change."""
+
+
+@dataclass(frozen=True)
+class Pack:
+    name: str
+    version: str
+    exercises_dir: Path  # the pack's exercises/ folder, holding pack.toml
+    origin: str  # how it was found: "installed", "GRADE_PACKS" or "--pack"
+
+    @property
+    def solutions(self) -> Path:
+        """The references' folder, beside exercises/ (absent from an installed pack)."""
+        return self.exercises_dir.parent / "solutions"
+
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+def _manifest_dir(path: Path) -> Path | None:
+    for folder in (path / "exercises", path):
+        if (folder / MANIFEST).is_file():
+            return folder
+    return None
+
+
+def pack_at(path: Path, origin: str) -> Pack:
+    """The pack in folder `path` (its root, or its exercises/ folder)."""
+    folder = _manifest_dir(path)
+    if folder is None:
+        raise PackError(
+            f"no exercise pack at {path} (from {origin}): it needs exercises/{MANIFEST} — "
+            f"`grade new ID --pack {path}` makes one"
+        )
+    from grader.pack_spec import read_manifest
+
+    manifest = read_manifest(folder / MANIFEST)
+    return Pack(manifest.name, manifest.version, folder.resolve(), origin)
+
+
+def installed() -> list[Pack]:
+    """The packs installed packages declare in the `grade.packs` entry point group."""
+    import importlib
+
+    found = []
+    for ep in metadata.entry_points(group=ENTRY_POINTS):
+        name = ep.value.split(":")[0]
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # metadata left without its package (a source tree's egg-info): nothing installed
+                continue
+            raise PackError(f"the installed pack {ep.name} ({ep.value}) cannot be imported: {err}") from None
+        except ImportError as err:
+            raise PackError(f"the installed pack {ep.name} ({ep.value}) cannot be imported: {err}") from None
+        where = list(getattr(module, "__path__", []))
+        if not where:
+            raise PackError(f"the installed pack {ep.name} ({ep.value}) is a module, not a package folder")
+        found.append(pack_at(Path(where[0]), f"installed entry point {ep.name}"))
+    return found
+
+
+def from_env() -> list[Path]:
+    value = os.environ.get("GRADE_PACKS", "")
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
+
+
+def find(extra: tuple[Path, ...] = (), *, env: bool = True) -> list[Pack]:
+    """Every pack found, each once (one folder found twice, installed and on GRADE_PACKS, is one pack)."""
+    packs = installed()
+    packs += [pack_at(p, "GRADE_PACKS") for p in (from_env() if env else [])]
+    packs += [pack_at(p, "--pack") for p in extra]
+    seen: dict[Path, Pack] = {}
+    for pack in packs:
+        seen.setdefault(pack.exercises_dir, pack)
+    return list(seen.values())
+
+
+def exercises(extra: tuple[Path, ...] = ()) -> dict[str, Exercise]:
+    return _exercises(extra, os.environ.get("GRADE_PACKS", ""))
+
+
+@cache
+def _exercises(extra: tuple[Path, ...], env: str) -> dict[str, Exercise]:
+    from grader.pack_spec import load_exercise
+
+    found: dict[str, Exercise] = {}
+    for pack in find(extra):
+        for folder in sorted(p for p in pack.exercises_dir.iterdir() if (p / SPEC).is_file()):
+            ex = load_exercise(pack, folder)
+            if (other := found.get(ex.id)) is not None:
+                raise PackError(
+                    f"two exercises with the id {ex.id}: {other.home} (pack {other.pack}) and {ex.home} "
+                    f"(pack {ex.pack}) — rename one of the folders"
+                )
+            found[ex.id] = ex
+    return dict(sorted(found.items(), key=lambda kv: (kv[1].number, kv[0])))
+
+
+def pack_of(ex: Exercise, extra: tuple[Path, ...] = ()) -> Pack | None:
+    """The pack an exercise came from."""
+    return next((p for p in find(extra) if ex.home is not None and ex.home.parent == p.exercises_dir), None)
+
+
+def read_toml(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise PackError(f"{path}: {err} — fix the TOML") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PackError(f"cannot read {path}: {err}") from None
