@@ -48,6 +48,11 @@ class BackgroundRun:
         assert self._outcome is not None
         return self._outcome
 
+    def cancel(self) -> None:
+        """Stop the run (its container is removed) and wait for its thread; its outcome is never judged."""
+        _stop(self.sandbox)
+        self._thread.join(30)
+
 
 def _stop(sandbox: Any) -> None:
     stop_all = getattr(sandbox, "stop_all", None)

@@ -7,10 +7,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from grader.checks import Check
 from grader.errors import GraderError, UnknownExercise
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # light at run time: `grade submit` reads the catalog before the container starts
+    from grader.checks import Check
     from grader.settings import Settings
 
 
@@ -47,8 +47,13 @@ class Exercise:
 
     def settings(self, settings: Settings) -> Settings:
         """`settings` with the limits this exercise raises (a longer timeout, more processes); never lowered."""
-        raised: dict[str, Any] = {k: v for k, v in self.limits.items() if v > getattr(settings, k)}
-        return settings.model_copy(update=raised) if raised else settings
+        return raised(settings, self.limits)
+
+
+def raised(settings: Settings, limits: dict[str, float]) -> Settings:
+    """`settings` with each of `limits` that is above it; never lowered."""
+    higher: dict[str, Any] = {k: v for k, v in limits.items() if v > getattr(settings, k)}
+    return settings.model_copy(update=higher) if higher else settings
 
 
 _EXTRA: list[Path] = []
@@ -57,6 +62,11 @@ _EXTRA: list[Path] = []
 def use_packs(paths: list[Path] | tuple[Path, ...]) -> None:
     """Add pack folders (`--pack PATH`) to the ones found by installed entry points and GRADE_PACKS."""
     _EXTRA[:] = [*_EXTRA, *(p for p in paths if p not in _EXTRA)]
+
+
+def extra_packs() -> tuple[Path, ...]:
+    """The pack folders given with --pack."""
+    return tuple(_EXTRA)
 
 
 def registry() -> dict[str, Exercise]:

@@ -18,13 +18,11 @@ from typer.core import TyperGroup
 
 from grader import __version__
 from grader.error_handler import run
-from grader.errors import GraderError, SubmissionError
+from grader.errors import GraderError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from grader.catalog import Exercise
-    from grader.report import Report
     from grader.settings import Settings
 
 # The command groups of grader/commands/ (each module defines register(app)), by command name.
@@ -206,19 +204,10 @@ def submit(
     pack: PackOption = None,
 ) -> None:
     """Grade one exercise: exit 0 at full marks, 1 otherwise."""
-    from grader.catalog import course_root, resolve
-    from grader.submission import load_submission, precheck
+    from grader.catalog import extra_packs
+    from grader.early_start import graded_file
 
     use_packs(pack)
-    ex = resolve(exercise)
-    if file is None:
-        root = course_root()
-        if root is None:
-            raise SubmissionError(
-                "not in a course checkout (no exercises/ folder here or above) — cd into it, or pass --file"
-            )
-        file = root / ex.folder / "solution.py"
-    source = load_submission(file)
     settings = settings_from(
         timeout_s=timeout,
         sandbox=sandbox,
@@ -228,13 +217,7 @@ def submit(
         output_bytes=output_bytes,
         grace_s=grace,
     )
-    problem = precheck(source, file.name, max_bytes=settings.source_bytes)  # before any container
-    if problem is not None:
-        from grader.grading import rejected
-
-        report = rejected(ex, problem, name=file.name, source=source)
-    else:
-        report = graded_while_imported(ex, source, make_sandbox(settings), settings, name=file.name)
+    report, file = graded_file(exercise, file, settings, make_sandbox, extra_packs())
     report.submission = str(file)
     from grader.neutralise import json_text
     from grader.reports.text import render
@@ -245,22 +228,6 @@ def submit(
         # the picture helps most when something is wrong: drawn then unless --no-tree
         render(report, console=console(), tree=not report.full_marks if tree is None else tree, title=str(file))
     raise typer.Exit(0 if report.status == "passed" else 1)
-
-
-def graded_while_imported(ex: Exercise, source: bytes, sandbox: Any, settings: Settings, *, name: str) -> Report:
-    """Grade one file, importing the judge and the report's renderer while the container runs."""
-    from grader.background import BackgroundRun, overlappable
-    from grader.sandbox.base import RunRequest
-
-    if not overlappable(sandbox):
-        from grader.grading import grade
-
-        return grade(ex, source, sandbox=sandbox, settings=settings, name=name)
-    run = BackgroundRun(sandbox, RunRequest(source=source, settings=settings, dns=ex.needs_dns))
-    import grader.reports.text  # noqa: F401 — imported now, during the run, rather than after it
-    from grader.grading import judged
-
-    return judged(ex, source, run.outcome(), settings, sandbox=sandbox.name, name=name)
 
 
 @image_app.command("build")

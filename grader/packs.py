@@ -69,6 +69,10 @@ def pack_at(path: Path, origin: str) -> Pack:
 
 def installed() -> list[Pack]:
     """The packs installed packages declare in the `grade.packs` entry point group."""
+    return [pack_at(where, f"installed entry point {name}") for name, where in _installed_folders()]
+
+
+def _installed_folders() -> list[tuple[str, Path]]:
     import importlib
 
     found = []
@@ -85,8 +89,16 @@ def installed() -> list[Pack]:
         where = list(getattr(module, "__path__", []))
         if not where:
             raise PackError(f"the installed pack {ep.name} ({ep.value}) is a module, not a package folder")
-        found.append(pack_at(Path(where[0]), f"installed entry point {ep.name}"))
+        found.append((ep.name, Path(where[0])))
     return found
+
+
+def exercise_dirs(extra: tuple[Path, ...] = ()) -> list[Path]:
+    """The exercises/ folders of the packs find() finds, in its order, without reading a manifest: what
+    `grade submit` reads before the container starts (grader/early_start.py); find() checks them later."""
+    places = [where for _, where in _installed_folders()] + from_env() + list(extra)
+    folders = [folder.resolve() for p in places if (folder := _manifest_dir(p)) is not None]
+    return list(dict.fromkeys(folders))
 
 
 def from_env() -> list[Path]:

@@ -122,6 +122,7 @@ class DockerSandbox:
         self.image = settings.image or self._ensure_image(progress, pool_size)
         self._profile = profile_json()
         self.last_container: str | None = None  # id of the latest run's container, for tests and tools
+        self._stopped = False  # set by stop_all(): no run of this sandbox starts a container after it
 
     def _ensure_image(self, progress: Any, pool_size: int) -> str:
         """The runtime image's tag; built (with the docker SDK, rarely needed) only when it is missing."""
@@ -135,8 +136,10 @@ class DockerSandbox:
         return ensure_image(connect(pool_size=pool_size), progress=progress or (lambda msg: None))
 
     def stop_all(self) -> int:
-        """Remove the containers this process is running now (a batch's Ctrl-C); their runs end at once."""
+        """Remove the containers this process is running now (a batch's Ctrl-C, a cancelled early run): their
+        runs end at once, and a run of this sandbox that had not yet created its container never starts it."""
         with _live_lock:
+            self._stopped = True
             ids = list(_live)
         for cid in ids:
             with contextlib.suppress(EngineError, EngineGone, TimeoutError):
@@ -183,7 +186,10 @@ class DockerSandbox:
         self.last_container = cid
         with _live_lock:
             _live.add(cid)
+            stopped = self._stopped
         try:
+            if stopped:  # stop_all() came while the container was being created
+                return RunOutcome(infra_error="the run was stopped before its container started")
             return self._run(cid, s)
         finally:
             destroy(self.engine, cid)
