@@ -11,7 +11,19 @@ import codecs
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from grader.tree import PIPE_HEAD_KEPT, PIPE_WRITES_KEPT, Exec, Kill, Line, Pipe, PipeWrite, Proc, SignalEvent, Tree
+from grader.tree import (
+    PIPE_HEAD_KEPT,
+    PIPE_WRITES_KEPT,
+    Exec,
+    Kill,
+    Line,
+    Pipe,
+    PipeWrite,
+    Proc,
+    SignalEvent,
+    Thread,
+    Tree,
+)
 
 _LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s(.*)$")
 _EXITED = re.compile(r"^\+\+\+ exited with (\d+) \+\+\+$")
@@ -161,6 +173,9 @@ def _flags(args: str) -> frozenset[str]:
 _PROC_DEFAULTS = {name: f.default for name, f in Proc.model_fields.items() if f.default_factory is None}
 _PROC_FIELDS = set(Proc.model_fields)
 _LINE_FIELDS = set(Line.model_fields)
+_THREAD_FIELDS = set(Thread.model_fields)
+_PR_SET_NAME = re.compile(r'^PR_SET_NAME, "((?:[^"\\]|\\.)*)"')
+THREAD_NAMES_KEPT = 8  # names a thread gave itself, kept in order: a renaming loop is not kept whole
 _PROC_FACTORIES = [(name, f.default_factory) for name, f in Proc.model_fields.items() if f.default_factory]
 
 
@@ -182,7 +197,10 @@ class _Parser:
         self.tgid: dict[int, int] = {}  # thread id -> process id
         self.pending: dict[int, tuple[float, str]] = {}
         self.fds: dict[int, dict[int, tuple[str, bool]]] = {}  # pid -> fd -> (object, cloexec)
-        self.partial: dict[tuple[int, str], tuple[float, str, int]] = {}  # (pid, stream) -> (t, text, cut)
+        # (tid, stream) -> (pid, t, text, cut): each thread's unfinished line apart, since print() writes the text
+        # and its newline in two calls and another thread may write between them
+        self.partial: dict[tuple[int, str], tuple[int, float, str, int]] = {}
+        self.tid = 0  # the thread whose call is being handled
         self.kept: dict[int, int] = {}  # pid -> lines kept
         self.next_pipe = 0
         self.first_seen: dict[int, float] = {}
@@ -233,6 +251,10 @@ class _Parser:
         if "CLONE_THREAD" in flags:
             self.tgid[tid] = creator.pid
             creator.threads.append(tid)
+            fields = {"tid": tid, "pid": creator.pid, "creator": creator_tid, "start": t, "names": []}
+            self.tree.threads[tid] = Thread.model_construct(
+                _fields_set=_THREAD_FIELDS, end=None, blocked_in=None, **fields
+            )
             return
         # CLONE_PARENT makes the child its creator's sibling; made by main, its kernel parent is outside the
         # trace, so it is attributed to main, whose call created it: no check may lose sight of it
@@ -269,6 +291,8 @@ class _Parser:
             self.pending[tid] = (t, rest[: -len(_UNFINISHED)])
             if tid == self.tgid.get(tid, tid):
                 self.proc(tid).blocked_in = rest.split("(", 1)[0]
+            elif (thread := self.tree.threads.get(tid)) is not None:
+                thread.blocked_in = rest.split("(", 1)[0]
             return
         if rest.endswith("...>") and (c := _PID_CHANGED.match(rest)):
             self.exec_in_thread(tid, t, c.group(1))
@@ -309,6 +333,10 @@ class _Parser:
         pid = self.tgid.get(tid, tid)
         p = self.proc(tid)
         if tid != pid:  # a thread ended; the process lives on
+            if (thread := self.tree.threads.get(tid)) is not None:
+                thread.end = t
+                if not _KILLED.match(rest):
+                    thread.blocked_in = None
             return
         if not _SUPERSEDED.match(rest) and pid not in self.orphan_makers:
             self.note_read_ends(pid, self.fds.pop(pid, {}))  # it writes no more (kept for 100,000 children, it adds up)
@@ -326,6 +354,20 @@ class _Parser:
             self.thread_exec.discard(p.pid)
         else:
             self.tree.problems.append(f"unrecognised exit line for {tid}: {rest[:80]!r}")
+
+    def threads_end(self) -> None:
+        """A thread with no end of its own ended with its process (exit_group, a fatal signal, an exec)."""
+        for thread in self.tree.threads.values():
+            proc = self.tree.procs.get(thread.pid)
+            if thread.end is None and proc is not None and proc.end is not None:
+                thread.end = proc.end
+
+    def on_prctl(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
+        """A thread naming itself (what threading does on 3.14+, or the program with ctypes): a label only."""
+        m = _PR_SET_NAME.match(args)
+        thread = self.tree.threads.get(self.tid)
+        if m and ret == 0 and thread is not None and len(thread.names) < THREAD_NAMES_KEPT:
+            thread.names.append(_unescape(m.group(1)).decode("utf-8", "replace"))
 
     def sender_of(self, p: Proc, sig: str) -> int | None:
         """The process whose traced kill/tkill/tgkill call sent `sig` to `p`, or None.
@@ -357,7 +399,7 @@ class _Parser:
             p.signals.append(SignalEvent(t=t, signal=sig, code=code, sender=sender))
 
     # -- output ------------------------------------------------------------------------
-    def add_line(self, pid: int, t: float, stream: str, text: str, cut: int) -> None:
+    def add_line(self, pid: int, t: float, stream: str, text: str, cut: int, tid: int) -> None:
         """Keep a printed line within the caps; count it either way."""
         if self.kept.get(pid, 0) >= LINES_PER_PROCESS or len(self.tree.lines) >= LINES_TOTAL:
             self.tree.lines_dropped[pid] = self.tree.lines_dropped.get(pid, 0) + 1
@@ -365,22 +407,22 @@ class _Parser:
         self.kept[pid] = self.kept.get(pid, 0) + 1
         if len(text) > LINE_CHARS:
             text, cut = text[:LINE_CHARS], cut + len(text) - LINE_CHARS
-        line = Line.model_construct(_fields_set=_LINE_FIELDS, pid=pid, t=t, stream=stream, text=text, cut=cut)
+        line = Line.model_construct(_fields_set=_LINE_FIELDS, pid=pid, t=t, stream=stream, text=text, cut=cut, tid=tid)
         self.tree.lines.append(line)
 
     def printed(self, p: Proc, stream: str, start: float, data: str, unseen: int) -> None:
-        """Bytes `p` wrote to the real stdout/stderr, cut into lines; `unseen`: bytes written that strace did
-        not print (its string limit), which spoil the line they fall in."""
-        key = (p.pid, stream)
-        t0, buf, cut = self.partial.pop(key, (start, "", 0))
+        """Bytes `p`'s current thread wrote to the real stdout/stderr, cut into lines; `unseen`: bytes written
+        that strace did not print (its string limit), which spoil the line they fall in."""
+        key = (self.tid, stream)
+        _, t0, buf, cut = self.partial.pop(key, (p.pid, start, "", 0))
         *done, rest = (buf + data).split("\n")
         for i, text in enumerate(done):  # a line counts from its first byte
-            self.add_line(p.pid, t0 if i == 0 else start, stream, text, cut if i == 0 else 0)
+            self.add_line(p.pid, t0 if i == 0 else start, stream, text, cut if i == 0 else 0, self.tid)
         if done:
             t0, cut = start, 0
         cut += unseen + max(0, len(rest) - LINE_CHARS)
         if rest or cut:
-            self.partial[key] = (t0, rest[:LINE_CHARS], cut)
+            self.partial[key] = (p.pid, t0, rest[:LINE_CHARS], cut)
 
     def maybe_written(self, p: Proc, name: str, args: str) -> None:
         """A write to stdout/stderr whose result the trace never showed: it may have written all it asked."""
@@ -401,6 +443,11 @@ class _Parser:
         name, args, ret_text = m.group(1), m.group(2), m.group(3)
         ret = _ret(ret_text)
         p = self.proc(tid)
+        self.tid = tid
+        if tid != p.pid and (thread := self.tree.threads.get(tid)) is not None:
+            thread.blocked_in = None  # it returned from the call it was in
+            if name not in ("exit", "exit_group"):
+                thread.done = t
         if tid == p.pid:
             # `wait4(17,  <unfinished ...>) = ?`: the call never returned, the process died in it;
             # `= ? ERESTARTNOHAND`: a signal interrupted it (the next traced call clears this if it lived on)
@@ -615,14 +662,18 @@ class _Parser:
     def finish(self, complete: bool) -> Tree:
         self.tree.end_time = self.end_time
         self.held_read_ends()
-        for (pid, stream), (t0, rest, cut) in list(self.partial.items()):
-            self.add_line(pid, t0, stream, rest, cut)
+        for (tid, stream), (pid, t0, rest, cut) in list(self.partial.items()):
+            self.add_line(pid, t0, stream, rest, cut, tid)
         self.tree.lines.sort(key=lambda ln: ln.t)
         for tid, (_, text) in self.pending.items():
             pid = self.tgid.get(tid, tid)
             proc = self.tree.procs.get(pid)
             if proc is not None and not proc.ended and proc.blocked_in is None:
                 proc.blocked_in = text.split("(", 1)[0]
+            thread = self.tree.threads.get(tid)
+            if thread is not None and thread.end is None and thread.blocked_in is None:
+                thread.blocked_in = text.split("(", 1)[0]
+        self.threads_end()
         for p in self.tree.procs.values():
             if p.ended and p.signal and p.signal_sender is None:
                 p.signal_sender = self.sender_of(p, p.signal)
