@@ -175,6 +175,7 @@ _PROC_FIELDS = set(Proc.model_fields)
 _LINE_FIELDS = set(Line.model_fields)
 _THREAD_FIELDS = set(Thread.model_fields)
 _PR_SET_NAME = re.compile(r'^PR_SET_NAME, "((?:[^"\\]|\\.)*)"')
+_SLEEPS = ("clock_nanosleep", "nanosleep")
 THREAD_NAMES_KEPT = 8  # names a thread gave itself, kept in order: a renaming loop is not kept whole
 _PROC_FACTORIES = [(name, f.default_factory) for name, f in Proc.model_fields.items() if f.default_factory]
 
@@ -201,6 +202,7 @@ class _Parser:
         # and its newline in two calls and another thread may write between them
         self.partial: dict[tuple[int, str], tuple[int, float, str, int]] = {}
         self.tid = 0  # the thread whose call is being handled
+        self.sleeping: dict[int, set[int]] = {}  # pid -> its threads (not the main one) inside a sleep call
         self.kept: dict[int, int] = {}  # pid -> lines kept
         self.next_pipe = 0
         self.first_seen: dict[int, float] = {}
@@ -289,6 +291,8 @@ class _Parser:
         self.end_time = t
         if rest.endswith(_UNFINISHED):
             self.pending[tid] = (t, rest[: -len(_UNFINISHED)])
+            if rest.startswith(_SLEEPS):
+                self.sleep_began(tid)
             if tid == self.tgid.get(tid, tid):
                 self.proc(tid).blocked_in = rest.split("(", 1)[0]
             elif (thread := self.tree.threads.get(tid)) is not None:
@@ -335,6 +339,7 @@ class _Parser:
         if tid != pid:  # a thread ended; the process lives on
             if (thread := self.tree.threads.get(tid)) is not None:
                 thread.end = t
+                self.sleeping.get(pid, set()).discard(tid)
                 if not _KILLED.match(rest):
                     thread.blocked_in = None
             return
@@ -354,6 +359,27 @@ class _Parser:
             self.thread_exec.discard(p.pid)
         else:
             self.tree.problems.append(f"unrecognised exit line for {tid}: {rest[:80]!r}")
+
+    def sleep_began(self, tid: int) -> None:
+        """Thread `tid` entered a sleep call: it shares it with every other thread of its process asleep now."""
+        thread = self.tree.threads.get(tid)
+        if thread is None:
+            return
+        asleep = self.sleeping.setdefault(thread.pid, set())
+        asleep.discard(tid)
+        if asleep:
+            thread.sleeps_shared += 1
+        for other in asleep:
+            self.tree.threads[other].sleeps_shared += 1
+        asleep.add(tid)
+
+    def sleep_ended(self, thread: Thread) -> None:
+        """A thread's sleep call returned (shown on one line, it began just now as far as sharing goes)."""
+        asleep = self.sleeping.setdefault(thread.pid, set())
+        if thread.tid not in asleep:
+            self.sleep_began(thread.tid)
+        asleep.discard(thread.tid)
+        thread.sleeps += 1
 
     def threads_end(self) -> None:
         """A thread with no end of its own ended with its process (exit_group, a fatal signal, an exec)."""
@@ -448,6 +474,8 @@ class _Parser:
             thread.blocked_in = None  # it returned from the call it was in
             if name not in ("exit", "exit_group"):
                 thread.done = t
+            if name in _SLEEPS:
+                self.sleep_ended(thread)
         if tid == p.pid:
             # `wait4(17,  <unfinished ...>) = ?`: the call never returned, the process died in it;
             # `= ? ERESTARTNOHAND`: a signal interrupted it (the next traced call clears this if it lived on)

@@ -79,6 +79,10 @@ class Thread(BaseModel):
     # when its last traced call (other than exit) returned: join() returns once the thread has released its
     # state lock, a moment before the thread's exit reaches the trace, so this is when it was done
     done: float | None = None
+    # its sleep calls (time.sleep), and how many of them ran while another thread of its process was asleep
+    # too: a thread that sleeps only while holding a lock the others need never shares a sleep
+    sleeps: int = 0
+    sleeps_shared: int = 0
 
     @property
     def name(self) -> str | None:
