@@ -119,6 +119,15 @@ def _lines(log: str) -> Iterator[tuple[str, bool]]:
         pos = end + 1
 
 
+def _read_channel(obj: str) -> int | None:
+    """The pipe (or socketpair direction) a descriptor object reads from, if it reads one."""
+    if obj.startswith("pipe:") and obj.endswith(":r"):
+        return int(obj.split(":")[1])
+    if obj.startswith("sock:"):  # a socket end reads the other direction
+        return int(obj.split(":")[2])
+    return None
+
+
 def _ret(text: str) -> int | None:
     m = _INT.match(text)
     return int(m.group()) if m else None
@@ -215,6 +224,7 @@ class _Parser:
         self.thread_exec: set[int] = set()  # processes a non-main thread just exec'd in
         self.in_transit: list[list[str]] = []  # fd objects sent with SCM_RIGHTS, not yet received
         self.read_ends: dict[int, set[int]] = {}  # pipe id -> processes that ended holding its read end
+        self.closed_reads: dict[int, set[int]] = {}  # pipe id -> processes that closed a read end of it
 
     # -- bookkeeping ---------------------------------------------------------------
     def proc(self, tid: int) -> Proc:
@@ -542,7 +552,7 @@ class _Parser:
             # fewer bytes shown than written: strace cut a string (-s) or left iovecs out of a long array
             unseen = max(0, ret - len(shown))
             self.printed(p, obj, start, shown.decode("utf-8", "replace"), unseen)
-        elif obj.startswith("pipe:") and obj.endswith(":w"):
+        elif (obj.startswith("pipe:") and obj.endswith(":w")) or obj.startswith("sock:"):
             pipe = self.tree.pipes[int(obj.split(":")[1])]
             if p.pid not in pipe.written_by:
                 pipe.written_by.append(p.pid)
@@ -550,7 +560,7 @@ class _Parser:
                 data = "".join(_strings(args))
                 pipe.data += data[: max(0, PIPE_DATA - len(pipe.data))]
                 if len(pipe.writes) < PIPE_WRITES_KEPT:
-                    pipe.writes.append(PipeWrite(t=start, pid=p.pid, head=data[:PIPE_HEAD_KEPT]))
+                    pipe.writes.append(PipeWrite(t=start, pid=p.pid, head=data[:PIPE_HEAD_KEPT], tid=self.tid))
 
     on_writev = on_write
 
@@ -566,6 +576,22 @@ class _Parser:
         fds[int(m.group(2))] = (f"pipe:{self.next_pipe}:w", cloexec)
 
     on_pipe = on_pipe2
+
+    def on_socketpair(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
+        """A connected socket pair (multiprocessing.Pipe() with duplex=True): two one-way channels, one per
+        direction. Each end's object names the channel it writes into, then the one it reads from."""
+        m = re.search(r"\[(\d+), (\d+)\]", args)
+        if ret != 0 or not m:
+            return
+        ids = []
+        for _ in range(2):
+            self.next_pipe += 1
+            self.tree.pipes[self.next_pipe] = Pipe(id=self.next_pipe, creator=p.pid, t=start, kind="socketpair")
+            ids.append(self.next_pipe)
+        cloexec = "SOCK_CLOEXEC" in args
+        fds = self.fds.setdefault(p.pid, {})
+        fds[int(m.group(1))] = (f"sock:{ids[0]}:{ids[1]}", cloexec)
+        fds[int(m.group(2))] = (f"sock:{ids[1]}:{ids[0]}", cloexec)
 
     def _dup(self, p: Proc, old: int, new: int | None, cloexec: bool) -> None:
         fds = self.fds.setdefault(p.pid, {})
@@ -614,7 +640,10 @@ class _Parser:
 
     def on_close(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         if ret == 0:
-            self.fds.get(p.pid, {}).pop(int(args.split(",")[0]), None)
+            fds = self.fds.get(p.pid, {})
+            obj = fds.pop(int(args.split(",")[0]), None)
+            if obj is not None and (read := _read_channel(obj[0])) is not None:
+                self.closed_reads.setdefault(read, set()).add(p.pid)
 
     def sent(self, p: Proc, start: float, target: str, sig: str, ret: int | None) -> None:
         """Record a signal `p` sent. A storm of kill calls keeps one record per (sender, target, signal,
@@ -674,8 +703,8 @@ class _Parser:
         """Remember the pipes whose read end `pid`'s final descriptor table holds (sets: a pipe inherited by
         thousands of forks stays linear)."""
         for obj, _ in fds.values():
-            if obj.startswith("pipe:") and obj.endswith(":r") and pid in self.tree.procs:
-                self.read_ends.setdefault(int(obj.split(":")[1]), set()).add(pid)
+            if (read := _read_channel(obj)) is not None and pid in self.tree.procs:
+                self.read_ends.setdefault(read, set()).add(pid)
 
     def held_read_ends(self) -> None:
         """Record, for each pipe, the processes whose descriptor table ends holding its read end: those that
@@ -686,6 +715,9 @@ class _Parser:
         for pipe_id, pids in held.items():
             if (pipe := self.tree.pipes.get(pipe_id)) is not None:
                 pipe.readers = sorted(pids)
+        for pipe_id in held.keys() | self.closed_reads.keys():
+            if (pipe := self.tree.pipes.get(pipe_id)) is not None:
+                pipe.held_by = sorted(held.get(pipe_id, set()) | self.closed_reads.get(pipe_id, set()))
 
     def finish(self, complete: bool) -> Tree:
         self.tree.end_time = self.end_time

@@ -116,11 +116,15 @@ class PipeWrite(BaseModel):
     t: float
     pid: int
     head: str
+    tid: int | None = None  # the thread that wrote (a Queue's feeder thread, or the process's main thread)
 
 
 class Pipe(BaseModel):
+    """A pipe, or one direction of a socketpair (multiprocessing.Pipe()'s duplex connection is two)."""
+
     id: int
     creator: int
+    kind: str = "pipe"  # or "socketpair"
     t: float | None = None  # when it was created (the pipe() call's start)
     written_by: list[int] = Field(default_factory=list)
     data: str = ""
@@ -128,6 +132,9 @@ class Pipe(BaseModel):
     writes: list[PipeWrite] = Field(default_factory=list)
     # processes that still held its read end when they (or the trace) ended: who could read what was written
     readers: list[int] = Field(default_factory=list)
+    # processes that held its read end at some time (closed it, or still held it at their end): a child that
+    # closes its Connection before exiting read the pipe all the same
+    held_by: list[int] = Field(default_factory=list)
 
 
 PIPE_WRITES_KEPT = 64

@@ -43,7 +43,7 @@ policy_module = _policy_module()
 MARKER = policy_module.MARKER
 TRACED = (
     "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,ptrace,setsid,setpgid,prctl,"
-    "clock_nanosleep,nanosleep,sendmsg,recvmsg"
+    "clock_nanosleep,nanosleep,sendmsg,recvmsg,socketpair"
 )
 POLL_S = 0.02
 TRACER_BYTES = 64 << 10  # strace's own stderr kept: its messages are short
