@@ -26,11 +26,13 @@ def main() -> None:
     source = FILES[which].read_bytes()
     seen: Counter[str] = Counter()
     lost = 0
-    for _ in range(runs):
+    for i in range(runs):
         report = grade(resolve("ex7"), source, sandbox=sandbox, settings=settings, name="solution.py")
         check = next(c for c in report.checks if c.id == "balance")
         lost += not check.passed
         seen[report.status] += 1
+        if report.status not in ("passed", "failed"):
+            print(f"  run {i + 1}: {report.status}: {report.reason}", flush=True)
     print(f"{which}: {lost}/{runs} runs lost deposits (statuses {dict(seen)})")
 
 
