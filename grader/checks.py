@@ -560,7 +560,8 @@ def thread_count(expected: int, *, what: str) -> Callable[[Run], Verdict]:
         threads = run.threads()
         seen = f"main process {main.pid} ran {len(threads)} thread(s) besides its main thread"
         if threads:
-            seen += f" ({', '.join(thread_label(run, t.tid) for t in threads[:NAMED_PIDS])})"
+            more = f" and {len(threads) - NAMED_PIDS} more" if len(threads) > NAMED_PIDS else ""
+            seen += f" ({', '.join(thread_label(run, t.tid) for t in threads[:NAMED_PIDS])}{more})"
         if len(threads) == expected:
             return ok(f"{seen}: {what}")
         procs = run.workers()

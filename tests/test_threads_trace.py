@@ -65,7 +65,9 @@ def test_a_thread_without_an_exit_line_ends_with_its_process() -> None:
 
 
 def test_a_thread_names_itself_with_prctl_as_a_label_only() -> None:
-    tree = parse(_two_threads('11 1.2 prctl(PR_SET_NAME, "LoopThread") = 0', '12 1.3 prctl(PR_SET_NAME, "x") = -1 EPERM'))
+    tree = parse(
+        _two_threads('11 1.2 prctl(PR_SET_NAME, "LoopThread") = 0', '12 1.3 prctl(PR_SET_NAME, "x") = -1 EPERM')
+    )
     assert tree.threads[11].name == "LoopThread" and tree.threads[12].name is None
     assert tree.thread_name(11) == "LoopThread"
 
