@@ -183,6 +183,8 @@ _PROC_DEFAULTS = {name: f.default for name, f in Proc.model_fields.items() if f.
 _PROC_FIELDS = set(Proc.model_fields)
 _LINE_FIELDS = set(Line.model_fields)
 _THREAD_FIELDS = set(Thread.model_fields)
+# a thread bomb or churn makes thousands: every field given, so pydantic resolves no default per thread
+_THREAD_DEFAULTS = {name: f.default for name, f in Thread.model_fields.items() if f.default_factory is None}
 _PR_SET_NAME = re.compile(r'^PR_SET_NAME, "((?:[^"\\]|\\.)*)"')
 _SLEEPS = ("clock_nanosleep", "nanosleep")
 THREAD_NAMES_KEPT = 8  # names a thread gave itself, kept in order: a renaming loop is not kept whole
@@ -263,9 +265,9 @@ class _Parser:
         if "CLONE_THREAD" in flags:
             self.tgid[tid] = creator.pid
             creator.threads.append(tid)
-            fields = {"tid": tid, "pid": creator.pid, "creator": creator_tid, "start": t, "names": []}
             self.tree.threads[tid] = Thread.model_construct(
-                _fields_set=_THREAD_FIELDS, end=None, blocked_in=None, **fields
+                _fields_set=_THREAD_FIELDS,
+                **{**_THREAD_DEFAULTS, "tid": tid, "pid": creator.pid, "creator": creator_tid, "start": t, "names": []},
             )
             return
         # CLONE_PARENT makes the child its creator's sibling; made by main, its kernel parent is outside the
