@@ -1,10 +1,12 @@
 """How often ex7's stub (no lock) loses deposits, and the reference never, in N sandboxed runs.
 
-Usage: PYTHONPATH=. python3 bench/ex7_stub_loss.py [N] [stub|reference]  — prints the count of runs whose
-printed balance was below 130000 and the balances seen (the closing note of issue 12 quotes it)."""
+Usage: PYTHONPATH=. python3 bench/ex7_stub_loss.py [N] [stub|reference] — prints how many runs printed a
+balance below 130000, how many printed none (a run that ended otherwise, its reason printed), and the
+statuses (the closing note of issue 12 quotes it)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -16,6 +18,7 @@ from grader.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = {"stub": ROOT / "exercises" / "ex7_lock" / "solution.py", "reference": ROOT / "solutions" / "ex7_lock.py"}
+EXPECTED = 130_000
 
 
 def main() -> None:
@@ -24,16 +27,20 @@ def main() -> None:
     settings = Settings(timeout_s=20)
     sandbox = DockerSandbox(settings)
     source = FILES[which].read_bytes()
-    seen: Counter[str] = Counter()
-    lost = 0
+    statuses: Counter[str] = Counter()
+    lost = missing = 0
     for i in range(runs):
         report = grade(resolve("ex7"), source, sandbox=sandbox, settings=settings, name="solution.py")
-        check = next(c for c in report.checks if c.id == "balance")
-        lost += not check.passed
-        seen[report.status] += 1
-        if report.status not in ("passed", "failed"):
+        statuses[report.status] += 1
+        printed = re.findall(r"balance = (\d+)", report.output)
+        if not printed:
+            missing += 1
+            print(f"  run {i + 1}: no balance printed: {report.status}: {report.reason}", flush=True)
+        elif int(printed[-1]) < EXPECTED:
+            lost += 1
+        elif report.status not in ("passed", "failed"):
             print(f"  run {i + 1}: {report.status}: {report.reason}", flush=True)
-    print(f"{which}: {lost}/{runs} runs lost deposits (statuses {dict(seen)})")
+    print(f"{which}: {lost}/{runs} runs lost deposits, {missing} printed no balance (statuses {dict(statuses)})")
 
 
 if __name__ == "__main__":

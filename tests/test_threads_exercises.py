@@ -31,6 +31,8 @@ def test_submit_ex6_reference_passes_and_draws_the_thread_under_main() -> None:
     assert "PASSED" in res.stdout and "Score: 11/11" in res.stdout
     tree = " ".join(res.stdout.split("process tree", 1)[1].split())  # the terminal's width wraps lines
     assert "1 more thread" in tree and "└── thread " in tree and "(7 lines printed)" in tree, tree
+    # the image's start-up hook names each thread with prctl when it starts: the tree shows the Python name
+    assert "'LoopThread'" in tree, tree
 
 
 def test_ex7_stub_as_given_loses_deposits(grade_file: GradeFile) -> None:

@@ -19,7 +19,15 @@ import docker.errors
 from grader.errors import ImageError
 
 HERE = Path(__file__).parent
-CONTEXT_FILES = ("Dockerfile", "entrypoint.py", "policy.py", "as_student.py", "dnsmasq.conf", "site/sitecustomize.py")
+CONTEXT_FILES = (
+    "Dockerfile",
+    "entrypoint.py",
+    "policy.py",
+    "as_student.py",
+    "dnsmasq.conf",
+    "site/sitecustomize.py",
+    "site/grade_threads.py",
+)
 REGISTRY_BASE = "python:3.11-slim-bookworm"
 BOOTSTRAP_BASE = "grade-base:bookworm"
 PACKAGES = "python3,strace,bind9-dnsutils,dnsmasq-base"
