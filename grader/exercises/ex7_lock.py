@@ -32,7 +32,7 @@ EXPECTED = DEPOSITS * (5 + 8)
 
 
 def depositors(run: Run) -> list[Thread]:
-    """The two threads of main's process, in creation order (None of it when there are not exactly two)."""
+    """The two threads of main's process, in creation order; empty when it ran any other number."""
     threads = run.threads()
     return threads if len(threads) == 2 else []
 
