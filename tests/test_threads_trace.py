@@ -118,6 +118,21 @@ def test_a_socketpair_is_two_channels_followed_into_a_forked_child() -> None:
     assert not back.writes
 
 
+def test_a_sleep_shared_only_by_a_later_starter_is_counted_and_a_lone_one_is_not() -> None:
+    """Thread 12 sleeps alone first; 11 starts sleeping during 12's second sleep: both of those are shared."""
+    tree = parse(
+        _two_threads(
+            f"12 1.2 {SLEEP}",
+            "12 1.5 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=0, tv_nsec=0},  <unfinished ...>",
+            f"11 1.6 {SLEEP}",
+            "12 1.8 <... clock_nanosleep resumed>NULL) = 0",
+            f"11 1.9 {SLEEP}",
+        )
+    )
+    assert (tree.threads[11].sleeps, tree.threads[11].sleeps_shared) == (2, 1)
+    assert (tree.threads[12].sleeps, tree.threads[12].sleeps_shared) == (2, 1)
+
+
 def _draw(log: str) -> str:
     console = Console(file=io.StringIO(), width=300, color_system=None)
     console.print(process_tree(parse(log)))

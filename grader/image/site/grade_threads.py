@@ -48,7 +48,7 @@ class WhenThreadingLoads:
 
         def exec_module(module):
             load(module)
-            try:
+            try:  # noqa: SIM105 (contextlib is not loaded at start-up: not imported for this)
                 name_threads(module)
             except Exception:
                 pass
