@@ -188,6 +188,7 @@ _THREAD_DEFAULTS = {name: f.default for name, f in Thread.model_fields.items() i
 _PR_SET_NAME = re.compile(r'^PR_SET_NAME, "((?:[^"\\]|\\.)*)"')
 _SLEEPS = ("clock_nanosleep", "nanosleep")
 THREAD_NAMES_KEPT = 8  # names a thread gave itself, kept in order: a renaming loop is not kept whole
+COMM_BYTES = 15
 _PROC_FACTORIES = [(name, f.default_factory) for name, f in Proc.model_fields.items() if f.default_factory]
 
 
@@ -413,7 +414,8 @@ class _Parser:
         m = _PR_SET_NAME.match(args)
         thread = self.tree.threads.get(self.tid)
         if m and ret == 0 and thread is not None and len(thread.names) < THREAD_NAMES_KEPT:
-            thread.names.append(_unescape(m.group(1)).decode("utf-8", "replace"))
+            # the kernel keeps 15 bytes of the name; strace shows all the program passed (up to -s 4096)
+            thread.names.append(_unescape(m.group(1))[:COMM_BYTES].decode("utf-8", "replace"))
 
     def sender_of(self, p: Proc, sig: str) -> int | None:
         """The process whose traced kill/tkill/tgkill call sent `sig` to `p`, or None.

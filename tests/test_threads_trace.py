@@ -70,6 +70,8 @@ def test_a_thread_names_itself_with_prctl_as_a_label_only() -> None:
     )
     assert tree.threads[11].name == "LoopThread" and tree.threads[12].name is None
     assert tree.thread_name(11) == "LoopThread"
+    long = parse(_two_threads(f'11 1.2 prctl(PR_SET_NAME, "{"x" * 4000}") = 0'))
+    assert long.threads[11].name == "x" * 15  # what the kernel kept, not the 4,000 bytes the program passed
 
 
 SLEEP = "clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=0, tv_nsec=0}, NULL) = 0"
