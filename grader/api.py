@@ -32,9 +32,13 @@ from grader.checks import (
     pickled_message,
     printed,
     printed_after_exit,
+    printed_after_threads_ended,
     process_count,
+    thread_count,
+    thread_label,
+    writer_label,
 )
-from grader.tree import Exec, Kill, Line, Pipe, PipeWrite, Proc, SignalEvent, Tree
+from grader.tree import Exec, Kill, Line, Pipe, PipeWrite, Proc, SignalEvent, Thread, Tree
 
 CheckFn = Callable[[Run], Verdict]
 
@@ -55,11 +59,11 @@ def library_check(name: str, args: dict[str, Any]) -> CheckFn:
 
 
 __all__ = [
-    "LIBRARY",
     "Check",
     "CheckFn",
     "Exec",
     "Kill",
+    "LIBRARY",
     "Line",
     "Match",
     "Pattern",
@@ -68,6 +72,7 @@ __all__ = [
     "Proc",
     "Run",
     "SignalEvent",
+    "Thread",
     "Tree",
     "Verdict",
     "children_reaped",
@@ -86,5 +91,9 @@ __all__ = [
     "pickled_message",
     "printed",
     "printed_after_exit",
+    "printed_after_threads_ended",
     "process_count",
+    "thread_count",
+    "thread_label",
+    "writer_label",
 ]

@@ -22,6 +22,7 @@ class Exercise:
     title: str
     checks: tuple[Check, ...]
     needs_dns: bool = False
+    stub_fails: tuple[str, ...] = ()  # checks its running stub must fail (else the stub must score 0)
     pack: str = ""
     home: Path | None = None  # the exercise's folder in its pack: statement, stub, checks, examples
     limits: dict[str, float] = field(default_factory=dict, compare=False)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from grader.sandbox.base import RunOutcome
-from grader.tree import Line, Proc, Tree
+from grader.tree import Line, Proc, Thread, Tree
 
 _PUNCT_END = re.compile(r"[\s.!。…:;,]*$")
 _PLACEHOLDER = re.compile(r"<(\w+)>")
@@ -39,12 +39,14 @@ class Check:
     points: float
     fn: Callable[[Run], Verdict]
     # Tidiness (main's exit status, nothing left over, main's own lines) is credited only once the program
-    # created a process: the untouched stub or an empty file must not collect points for doing nothing.
+    # created a process or a thread: the untouched stub or an empty file must not collect points for doing nothing.
     tidy: bool = False
 
     def judge(self, run: Run) -> Verdict:
-        if self.tidy and run.main is not None and not run.own_processes():
-            return fail("main created no process, so this is not credited yet: it counts once the program does")
+        if self.tidy and run.main is not None and not run.own_processes() and not run.threads():
+            return fail(
+                "main created no process or thread, so this is not credited yet: it counts once the program does"
+            )
         return self.fn(run)
 
 
@@ -171,6 +173,19 @@ class Run:
         """Processes created for main that run the student's Python code: multiprocessing's own helpers
         (resource tracker, forkserver) and exec'd programs (nslookup, ...) are left out."""
         return self._memo("workers", lambda: [p for p in self.python_processes() if self.helper(p) is None])
+
+    def threads(self, pid: int | None = None) -> list[Thread]:
+        """The threads of process `pid` (main by default) besides its main thread, in creation order."""
+        if pid is None:
+            pid = self.main.pid if self.main else -1
+        return self.tree.threads_of(pid)
+
+    def thread(self, tid: int | None) -> Thread | None:
+        return self.tree.threads.get(tid) if tid is not None else None
+
+    def by_main_thread(self, m: Match) -> bool:
+        """Printed by main's own main thread (not by another of its threads, nor by another process)."""
+        return self.main is not None and m.line.pid == self.main.pid and m.line.tid in (None, self.main.pid)
 
     def created_for_main(self, p: Proc) -> bool:
         """A child of main, or a child of main's forkserver (the forkserver start method forks workers there)."""
@@ -508,3 +523,94 @@ def dropped_output(tree: Tree) -> str | None:
         f"output limit: {total} printed lines were past the number kept for judging "
         f"(process {worst} alone printed {tree.lines_dropped[worst]} more) — print only what the exercise asks"
     )
+
+
+# -- threads: who printed a line is the thread whose write the trace shows, never the name the line spells -------
+
+
+def thread_label(run: Run, tid: int | None) -> str:
+    """How a message names the writer of a line: main's main thread, one of main's threads, or a process."""
+    main = run.main
+    if main is not None and tid == main.pid:
+        return f"main thread {tid}"
+    thread = run.thread(tid)
+    if thread is None:
+        return f"process {tid}"
+    named = f" (named {thread.name!r} by the program)" if thread.name else ""
+    return f"thread {tid}{named}" + ("" if main is not None and thread.pid == main.pid else f" of process {thread.pid}")
+
+
+def writer_label(run: Run, m: Match) -> str:
+    line = m.line
+    if line.tid is not None and line.tid != line.pid:
+        return thread_label(run, line.tid)
+    if run.main is not None and line.pid == run.main.pid:
+        return f"main thread {line.pid}"
+    return f"process {line.pid}"
+
+
+def thread_count(expected: int, *, what: str) -> Callable[[Run], Verdict]:
+    """Main's process ran exactly `expected` threads besides its main thread; `what` names them. A child
+    process is not a thread: the message says so when the program made processes instead."""
+
+    def check(run: Run) -> Verdict:
+        main = run.main
+        if main is None:
+            return fail("the program never started")
+        threads = run.threads()
+        seen = f"main process {main.pid} ran {len(threads)} thread(s) besides its main thread"
+        if threads:
+            more = f" and {len(threads) - NAMED_PIDS} more" if len(threads) > NAMED_PIDS else ""
+            seen += f" ({', '.join(thread_label(run, t.tid) for t in threads[:NAMED_PIDS])}{more})"
+        if len(threads) == expected:
+            return ok(f"{seen}: {what}")
+        procs = run.workers()
+        instead = (
+            f"; it created child process(es) {names(procs)} instead — a process is not a thread: use threading.Thread"
+            if procs and not threads
+            else ""
+        )
+        return fail(f"{seen}; expected exactly {expected}: {what}{instead}")
+
+    return check
+
+
+JOIN_SLACK_S = 0.25
+
+
+def thread_done_by(thread: Thread, t: float) -> bool:
+    """The thread had finished by time `t`: it exited before, or its last traced call had returned by then and
+    it exited within JOIN_SLACK_S after (join() returns when the thread releases its state lock, in C, just
+    before its exit call; a thread still printing, sleeping or depositing makes calls after `t`)."""
+    if thread.end is not None and thread.end <= t:
+        return True
+    return thread.end is not None and thread.end <= t + JOIN_SLACK_S and (thread.done or 0.0) <= t
+
+
+def printed_after_threads_ended(
+    pattern: Pattern, threads: Callable[[Run], list[Thread]], *, hint: str
+) -> Callable[[Run], Verdict]:
+    """Main's main thread prints `pattern` only once every thread `threads` picks has ended (joined)."""
+
+    def check(run: Run) -> Verdict:
+        main = run.main
+        if main is None:
+            return fail("the program never started")
+        mine = [m for m in run.find(pattern) if run.by_main_thread(m)]
+        if not mine:
+            return fail(f"main thread {main.pid} never printed {str(pattern)!r}; {hint}")
+        waited = threads(run)
+        if not waited:
+            return fail(f"{str(pattern)!r} was printed, but main had no thread to wait for")
+        said = mine[0].line.t
+        running = [t for t in waited if not thread_done_by(t, said)]
+        if running:
+            late = ", ".join(f"{thread_label(run, t.tid)} (ended {run.since(t.end)})" for t in running)
+            return fail(f"main printed {str(pattern)!r} at {run.since(said)} while {late} still ran — {hint}")
+        last = max(min(t.end or 0.0, t.done or t.end or 0.0) for t in waited)
+        return ok(
+            f"main printed {str(pattern)!r} at {run.since(said)}, after every thread it waited for had finished "
+            f"(the last one's last call returned at {run.since(last)})"
+        )
+
+    return check

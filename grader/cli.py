@@ -178,7 +178,7 @@ def show(exercise: Annotated[str, typer.Argument(help="ex1, 1 or fork")], pack: 
     out.print(Markdown(text))
     out.print(f"\n[bold]Checks[/] ({ex.max_score:g} points)")
     for c in ex.checks:
-        note = "  [dim](once the program creates a process)[/]" if c.tidy else ""
+        note = "  [dim](once the program creates a process or thread)[/]" if c.tidy else ""
         out.print(f"  {c.points:>4g}  {c.title}{note}", highlight=False)
 
 

@@ -64,6 +64,9 @@ class Spec(BaseModel):
     title: str = Field(min_length=1)
     needs_dns: bool = False
     limits: Limits = Limits()
+    # a stub that runs as given to show the bug the exercise fixes (ex7's lost deposits) may earn what it does
+    # right; it must fail these checks instead of scoring 0
+    stub_fails: list[str] = Field(default_factory=list)
     checks: list[CheckSpec] = Field(default_factory=list)
 
 
@@ -172,6 +175,15 @@ def _checks(spec: Spec, module: ModuleType | None, where: Path) -> tuple[Check, 
     return checks
 
 
+def _stub_fails(spec: Spec, checks: tuple[Check, ...], where: Path) -> tuple[str, ...]:
+    from grader.packs import PackError
+
+    ids = {c.id for c in checks}
+    if unknown := [i for i in spec.stub_fails if i not in ids]:
+        raise PackError(f"{where}: stub_fails names {unknown[0]!r}, which is no check of this exercise")
+    return tuple(spec.stub_fails)
+
+
 def _validate(checks: tuple[Check, ...], where: Path) -> None:
     from grader.packs import PackError
 
@@ -211,8 +223,9 @@ def load_exercise(pack: Pack, folder: Path) -> Exercise:
         number=spec.number,
         name=spec.name,
         title=spec.title,
-        checks=_checks(spec, module, where),
+        checks=(checks := _checks(spec, module, where)),
         needs_dns=spec.needs_dns,
+        stub_fails=_stub_fails(spec, checks, where),
         pack=pack.name,
         home=folder,
         limits={k: v for k, v in spec.limits.model_dump().items() if v is not None},

@@ -11,7 +11,19 @@ import codecs
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from grader.tree import PIPE_HEAD_KEPT, PIPE_WRITES_KEPT, Exec, Kill, Line, Pipe, PipeWrite, Proc, SignalEvent, Tree
+from grader.tree import (
+    PIPE_HEAD_KEPT,
+    PIPE_WRITES_KEPT,
+    Exec,
+    Kill,
+    Line,
+    Pipe,
+    PipeWrite,
+    Proc,
+    SignalEvent,
+    Thread,
+    Tree,
+)
 
 _LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s(.*)$")
 _EXITED = re.compile(r"^\+\+\+ exited with (\d+) \+\+\+$")
@@ -107,6 +119,15 @@ def _lines(log: str) -> Iterator[tuple[str, bool]]:
         pos = end + 1
 
 
+def _read_channel(obj: str) -> int | None:
+    """The pipe (or socketpair direction) a descriptor object reads from, if it reads one."""
+    if obj.startswith("pipe:") and obj.endswith(":r"):
+        return int(obj.split(":")[1])
+    if obj.startswith("sock:"):  # a socket end reads the other direction
+        return int(obj.split(":")[2])
+    return None
+
+
 def _ret(text: str) -> int | None:
     m = _INT.match(text)
     return int(m.group()) if m else None
@@ -161,6 +182,13 @@ def _flags(args: str) -> frozenset[str]:
 _PROC_DEFAULTS = {name: f.default for name, f in Proc.model_fields.items() if f.default_factory is None}
 _PROC_FIELDS = set(Proc.model_fields)
 _LINE_FIELDS = set(Line.model_fields)
+_THREAD_FIELDS = set(Thread.model_fields)
+# a thread bomb or churn makes thousands: every field given, so pydantic resolves no default per thread
+_THREAD_DEFAULTS = {name: f.default for name, f in Thread.model_fields.items() if f.default_factory is None}
+_PR_SET_NAME = re.compile(r'^PR_SET_NAME, "((?:[^"\\]|\\.)*)"')
+_SLEEPS = ("clock_nanosleep", "nanosleep")
+THREAD_NAMES_KEPT = 8  # names a thread gave itself, kept in order: a renaming loop is not kept whole
+COMM_BYTES = 15
 _PROC_FACTORIES = [(name, f.default_factory) for name, f in Proc.model_fields.items() if f.default_factory]
 
 
@@ -182,7 +210,13 @@ class _Parser:
         self.tgid: dict[int, int] = {}  # thread id -> process id
         self.pending: dict[int, tuple[float, str]] = {}
         self.fds: dict[int, dict[int, tuple[str, bool]]] = {}  # pid -> fd -> (object, cloexec)
-        self.partial: dict[tuple[int, str], tuple[float, str, int]] = {}  # (pid, stream) -> (t, text, cut)
+        # (tid, stream) -> (pid, t, text, cut): each thread's unfinished line apart, since print() writes the text
+        # and its newline in two calls and another thread may write between them
+        self.partial: dict[tuple[int, str], tuple[int, float, str, int]] = {}
+        self.tid = 0  # the thread whose call is being handled
+        self.sleeping: dict[int, set[int]] = {}  # pid -> its threads (not the main one) inside a sleep call
+        self.sleeps_begun: dict[int, int] = {}  # pid -> sleep calls its threads began
+        self.sleep_marks: dict[int, tuple[int, bool]] = {}  # tid -> (sleeps begun before its own, shared then)
         self.kept: dict[int, int] = {}  # pid -> lines kept
         self.next_pipe = 0
         self.first_seen: dict[int, float] = {}
@@ -195,6 +229,7 @@ class _Parser:
         self.thread_exec: set[int] = set()  # processes a non-main thread just exec'd in
         self.in_transit: list[list[str]] = []  # fd objects sent with SCM_RIGHTS, not yet received
         self.read_ends: dict[int, set[int]] = {}  # pipe id -> processes that ended holding its read end
+        self.closed_reads: dict[int, set[int]] = {}  # pipe id -> processes that closed a read end of it
 
     # -- bookkeeping ---------------------------------------------------------------
     def proc(self, tid: int) -> Proc:
@@ -233,6 +268,10 @@ class _Parser:
         if "CLONE_THREAD" in flags:
             self.tgid[tid] = creator.pid
             creator.threads.append(tid)
+            self.tree.threads[tid] = Thread.model_construct(
+                _fields_set=_THREAD_FIELDS,
+                **{**_THREAD_DEFAULTS, "tid": tid, "pid": creator.pid, "creator": creator_tid, "start": t, "names": []},
+            )
             return
         # CLONE_PARENT makes the child its creator's sibling; made by main, its kernel parent is outside the
         # trace, so it is attributed to main, whose call created it: no check may lose sight of it
@@ -267,8 +306,12 @@ class _Parser:
         self.end_time = t
         if rest.endswith(_UNFINISHED):
             self.pending[tid] = (t, rest[: -len(_UNFINISHED)])
+            if rest.startswith(_SLEEPS):
+                self.sleep_began(tid)
             if tid == self.tgid.get(tid, tid):
                 self.proc(tid).blocked_in = rest.split("(", 1)[0]
+            elif (thread := self.tree.threads.get(tid)) is not None:
+                thread.blocked_in = rest.split("(", 1)[0]
             return
         if rest.endswith("...>") and (c := _PID_CHANGED.match(rest)):
             self.exec_in_thread(tid, t, c.group(1))
@@ -309,6 +352,12 @@ class _Parser:
         pid = self.tgid.get(tid, tid)
         p = self.proc(tid)
         if tid != pid:  # a thread ended; the process lives on
+            if (thread := self.tree.threads.get(tid)) is not None:
+                thread.end = t
+                self.sleeping.get(pid, set()).discard(tid)
+                self.sleep_marks.pop(tid, None)
+                if not _KILLED.match(rest):
+                    thread.blocked_in = None
             return
         if not _SUPERSEDED.match(rest) and pid not in self.orphan_makers:
             self.note_read_ends(pid, self.fds.pop(pid, {}))  # it writes no more (kept for 100,000 children, it adds up)
@@ -326,6 +375,47 @@ class _Parser:
             self.thread_exec.discard(p.pid)
         else:
             self.tree.problems.append(f"unrecognised exit line for {tid}: {rest[:80]!r}")
+
+    def sleep_began(self, tid: int) -> None:
+        """Thread `tid` entered a sleep call. O(1) however many threads sleep (a thread bomb's 60 sleeping in
+        a loop must not cost the grader 60 steps a call): it notes whether another thread was asleep, and how
+        many sleeps its process had begun, to learn at the end whether another began meanwhile."""
+        thread = self.tree.threads.get(tid)
+        if thread is None:
+            return
+        asleep = self.sleeping.setdefault(thread.pid, set())
+        asleep.discard(tid)
+        began = self.sleeps_begun.get(thread.pid, 0)
+        self.sleep_marks[tid] = (began, bool(asleep))
+        self.sleeps_begun[thread.pid] = began + 1
+        asleep.add(tid)
+
+    def sleep_ended(self, thread: Thread) -> None:
+        """A thread's sleep call returned (shown on one line, it began just now as far as sharing goes): it was
+        shared if another thread was asleep when it began, or another thread's sleep began before it ended."""
+        asleep = self.sleeping.setdefault(thread.pid, set())
+        if thread.tid not in asleep:
+            self.sleep_began(thread.tid)
+        began, shared = self.sleep_marks.pop(thread.tid, (0, False))
+        if shared or self.sleeps_begun.get(thread.pid, 0) - began > 1:
+            thread.sleeps_shared += 1
+        asleep.discard(thread.tid)
+        thread.sleeps += 1
+
+    def threads_end(self) -> None:
+        """A thread with no end of its own ended with its process (exit_group, a fatal signal, an exec)."""
+        for thread in self.tree.threads.values():
+            proc = self.tree.procs.get(thread.pid)
+            if thread.end is None and proc is not None and proc.end is not None:
+                thread.end = proc.end
+
+    def on_prctl(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
+        """A thread naming itself (what threading does on 3.14+, or the program with ctypes): a label only."""
+        m = _PR_SET_NAME.match(args)
+        thread = self.tree.threads.get(self.tid)
+        if m and ret == 0 and thread is not None and len(thread.names) < THREAD_NAMES_KEPT:
+            # the kernel keeps 15 bytes of the name; strace shows all the program passed (up to -s 4096)
+            thread.names.append(_unescape(m.group(1))[:COMM_BYTES].decode("utf-8", "replace"))
 
     def sender_of(self, p: Proc, sig: str) -> int | None:
         """The process whose traced kill/tkill/tgkill call sent `sig` to `p`, or None.
@@ -357,7 +447,7 @@ class _Parser:
             p.signals.append(SignalEvent(t=t, signal=sig, code=code, sender=sender))
 
     # -- output ------------------------------------------------------------------------
-    def add_line(self, pid: int, t: float, stream: str, text: str, cut: int) -> None:
+    def add_line(self, pid: int, t: float, stream: str, text: str, cut: int, tid: int) -> None:
         """Keep a printed line within the caps; count it either way."""
         if self.kept.get(pid, 0) >= LINES_PER_PROCESS or len(self.tree.lines) >= LINES_TOTAL:
             self.tree.lines_dropped[pid] = self.tree.lines_dropped.get(pid, 0) + 1
@@ -365,22 +455,22 @@ class _Parser:
         self.kept[pid] = self.kept.get(pid, 0) + 1
         if len(text) > LINE_CHARS:
             text, cut = text[:LINE_CHARS], cut + len(text) - LINE_CHARS
-        line = Line.model_construct(_fields_set=_LINE_FIELDS, pid=pid, t=t, stream=stream, text=text, cut=cut)
+        line = Line.model_construct(_fields_set=_LINE_FIELDS, pid=pid, t=t, stream=stream, text=text, cut=cut, tid=tid)
         self.tree.lines.append(line)
 
     def printed(self, p: Proc, stream: str, start: float, data: str, unseen: int) -> None:
-        """Bytes `p` wrote to the real stdout/stderr, cut into lines; `unseen`: bytes written that strace did
-        not print (its string limit), which spoil the line they fall in."""
-        key = (p.pid, stream)
-        t0, buf, cut = self.partial.pop(key, (start, "", 0))
+        """Bytes `p`'s current thread wrote to the real stdout/stderr, cut into lines; `unseen`: bytes written
+        that strace did not print (its string limit), which spoil the line they fall in."""
+        key = (self.tid, stream)
+        _, t0, buf, cut = self.partial.pop(key, (p.pid, start, "", 0))
         *done, rest = (buf + data).split("\n")
         for i, text in enumerate(done):  # a line counts from its first byte
-            self.add_line(p.pid, t0 if i == 0 else start, stream, text, cut if i == 0 else 0)
+            self.add_line(p.pid, t0 if i == 0 else start, stream, text, cut if i == 0 else 0, self.tid)
         if done:
             t0, cut = start, 0
         cut += unseen + max(0, len(rest) - LINE_CHARS)
         if rest or cut:
-            self.partial[key] = (t0, rest[:LINE_CHARS], cut)
+            self.partial[key] = (p.pid, t0, rest[:LINE_CHARS], cut)
 
     def maybe_written(self, p: Proc, name: str, args: str) -> None:
         """A write to stdout/stderr whose result the trace never showed: it may have written all it asked."""
@@ -401,6 +491,13 @@ class _Parser:
         name, args, ret_text = m.group(1), m.group(2), m.group(3)
         ret = _ret(ret_text)
         p = self.proc(tid)
+        self.tid = tid
+        if tid != p.pid and (thread := self.tree.threads.get(tid)) is not None:
+            thread.blocked_in = None  # it returned from the call it was in
+            if name not in ("exit", "exit_group"):
+                thread.done = t
+            if name in _SLEEPS:
+                self.sleep_ended(thread)
         if tid == p.pid:
             # `wait4(17,  <unfinished ...>) = ?`: the call never returned, the process died in it;
             # `= ? ERESTARTNOHAND`: a signal interrupted it (the next traced call clears this if it lived on)
@@ -467,7 +564,7 @@ class _Parser:
             # fewer bytes shown than written: strace cut a string (-s) or left iovecs out of a long array
             unseen = max(0, ret - len(shown))
             self.printed(p, obj, start, shown.decode("utf-8", "replace"), unseen)
-        elif obj.startswith("pipe:") and obj.endswith(":w"):
+        elif (obj.startswith("pipe:") and obj.endswith(":w")) or obj.startswith("sock:"):
             pipe = self.tree.pipes[int(obj.split(":")[1])]
             if p.pid not in pipe.written_by:
                 pipe.written_by.append(p.pid)
@@ -475,7 +572,7 @@ class _Parser:
                 data = "".join(_strings(args))
                 pipe.data += data[: max(0, PIPE_DATA - len(pipe.data))]
                 if len(pipe.writes) < PIPE_WRITES_KEPT:
-                    pipe.writes.append(PipeWrite(t=start, pid=p.pid, head=data[:PIPE_HEAD_KEPT]))
+                    pipe.writes.append(PipeWrite(t=start, pid=p.pid, head=data[:PIPE_HEAD_KEPT], tid=self.tid))
 
     on_writev = on_write
 
@@ -491,6 +588,22 @@ class _Parser:
         fds[int(m.group(2))] = (f"pipe:{self.next_pipe}:w", cloexec)
 
     on_pipe = on_pipe2
+
+    def on_socketpair(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
+        """A connected socket pair (multiprocessing.Pipe() with duplex=True): two one-way channels, one per
+        direction. Each end's object names the channel it writes into, then the one it reads from."""
+        m = re.search(r"\[(\d+), (\d+)\]", args)
+        if ret != 0 or not m:
+            return
+        ids = []
+        for _ in range(2):
+            self.next_pipe += 1
+            self.tree.pipes[self.next_pipe] = Pipe(id=self.next_pipe, creator=p.pid, t=start, kind="socketpair")
+            ids.append(self.next_pipe)
+        cloexec = "SOCK_CLOEXEC" in args
+        fds = self.fds.setdefault(p.pid, {})
+        fds[int(m.group(1))] = (f"sock:{ids[0]}:{ids[1]}", cloexec)
+        fds[int(m.group(2))] = (f"sock:{ids[1]}:{ids[0]}", cloexec)
 
     def _dup(self, p: Proc, old: int, new: int | None, cloexec: bool) -> None:
         fds = self.fds.setdefault(p.pid, {})
@@ -539,7 +652,10 @@ class _Parser:
 
     def on_close(self, p: Proc, start: float, t: float, args: str, ret: int | None) -> None:
         if ret == 0:
-            self.fds.get(p.pid, {}).pop(int(args.split(",")[0]), None)
+            fds = self.fds.get(p.pid, {})
+            obj = fds.pop(int(args.split(",")[0]), None)
+            if obj is not None and (read := _read_channel(obj[0])) is not None:
+                self.closed_reads.setdefault(read, set()).add(p.pid)
 
     def sent(self, p: Proc, start: float, target: str, sig: str, ret: int | None) -> None:
         """Record a signal `p` sent. A storm of kill calls keeps one record per (sender, target, signal,
@@ -599,8 +715,8 @@ class _Parser:
         """Remember the pipes whose read end `pid`'s final descriptor table holds (sets: a pipe inherited by
         thousands of forks stays linear)."""
         for obj, _ in fds.values():
-            if obj.startswith("pipe:") and obj.endswith(":r") and pid in self.tree.procs:
-                self.read_ends.setdefault(int(obj.split(":")[1]), set()).add(pid)
+            if (read := _read_channel(obj)) is not None and pid in self.tree.procs:
+                self.read_ends.setdefault(read, set()).add(pid)
 
     def held_read_ends(self) -> None:
         """Record, for each pipe, the processes whose descriptor table ends holding its read end: those that
@@ -611,18 +727,25 @@ class _Parser:
         for pipe_id, pids in held.items():
             if (pipe := self.tree.pipes.get(pipe_id)) is not None:
                 pipe.readers = sorted(pids)
+        for pipe_id in held.keys() | self.closed_reads.keys():
+            if (pipe := self.tree.pipes.get(pipe_id)) is not None:
+                pipe.held_by = sorted(held.get(pipe_id, set()) | self.closed_reads.get(pipe_id, set()))
 
     def finish(self, complete: bool) -> Tree:
         self.tree.end_time = self.end_time
         self.held_read_ends()
-        for (pid, stream), (t0, rest, cut) in list(self.partial.items()):
-            self.add_line(pid, t0, stream, rest, cut)
+        for (tid, stream), (pid, t0, rest, cut) in list(self.partial.items()):
+            self.add_line(pid, t0, stream, rest, cut, tid)
         self.tree.lines.sort(key=lambda ln: ln.t)
         for tid, (_, text) in self.pending.items():
             pid = self.tgid.get(tid, tid)
             proc = self.tree.procs.get(pid)
             if proc is not None and not proc.ended and proc.blocked_in is None:
                 proc.blocked_in = text.split("(", 1)[0]
+            thread = self.tree.threads.get(tid)
+            if thread is not None and thread.end is None and thread.blocked_in is None:
+                thread.blocked_in = text.split("(", 1)[0]
+        self.threads_end()
         for p in self.tree.procs.values():
             if p.ended and p.signal and p.signal_sender is None:
                 p.signal_sender = self.sender_of(p, p.signal)

@@ -1,4 +1,4 @@
-"""The process tree rebuilt from a trace: processes (not threads), their execs, ends, lines, kills, pipes.
+"""The process tree rebuilt from a trace: processes, their threads, execs, ends, lines, kills, pipes.
 
 Walks never recurse (a student's process chain may be thousands of generations deep) and the per-process
 lookups (children, lines) are indexed once, so judging stays linear in the size of the trace.
@@ -64,14 +64,41 @@ class Proc(BaseModel):
         return "still running" + (f" (blocked in {self.blocked_in})" if self.blocked_in else "")
 
 
+class Thread(BaseModel):
+    """A thread other than a process's main one (clone with CLONE_THREAD): who made it, when it ran, and the
+    names it gave itself (prctl PR_SET_NAME; the program chooses them, so they only label what the trace
+    shows, they never decide who did what). Threads are never counted as processes."""
+
+    tid: int
+    pid: int  # the process (thread group) it belongs to
+    creator: int  # the thread whose clone() made it
+    start: float | None = None
+    end: float | None = None
+    names: list[str] = Field(default_factory=list)
+    blocked_in: str | None = None  # the call it was in when the trace ended, if it never returned
+    # when its last traced call (other than exit) returned: join() returns once the thread has released its
+    # state lock, a moment before the thread's exit reaches the trace, so this is when it was done
+    done: float | None = None
+    # its sleep calls (time.sleep), and how many of them ran while another thread of its process was asleep
+    # too: a thread that sleeps only while holding a lock the others need never shares a sleep
+    sleeps: int = 0
+    sleeps_shared: int = 0
+
+    @property
+    def name(self) -> str | None:
+        return self.names[-1] if self.names else None
+
+
 class Line(BaseModel):
-    """A line a process wrote to the real stdout (fd object 'stdout') or stderr."""
+    """A line a process wrote to the real stdout (fd object 'stdout') or stderr, and the thread that wrote it
+    (tid == pid: the process's main thread; None in reports stored before threads were traced)."""
 
     pid: int
     t: float
     stream: str
     text: str
     cut: int = 0  # characters past the kept length (LINE_CHARS in trace.py): a cut line matches no pattern
+    tid: int | None = None
 
 
 class Kill(BaseModel):
@@ -89,11 +116,15 @@ class PipeWrite(BaseModel):
     t: float
     pid: int
     head: str
+    tid: int | None = None  # the thread that wrote (a Queue's feeder thread, or the process's main thread)
 
 
 class Pipe(BaseModel):
+    """A pipe, or one direction of a socketpair (multiprocessing.Pipe()'s duplex connection is two)."""
+
     id: int
     creator: int
+    kind: str = "pipe"  # or "socketpair"
     t: float | None = None  # when it was created (the pipe() call's start)
     written_by: list[int] = Field(default_factory=list)
     data: str = ""
@@ -101,6 +132,9 @@ class Pipe(BaseModel):
     writes: list[PipeWrite] = Field(default_factory=list)
     # processes that still held its read end when they (or the trace) ended: who could read what was written
     readers: list[int] = Field(default_factory=list)
+    # processes that held its read end at some time (closed it, or still held it at their end): a child that
+    # closes its Connection before exiting read the pipe all the same
+    held_by: list[int] = Field(default_factory=list)
 
 
 PIPE_WRITES_KEPT = 64
@@ -110,6 +144,7 @@ PIPE_HEAD_KEPT = 64
 class Tree(BaseModel):
     root: int | None = None
     procs: dict[int, Proc] = Field(default_factory=dict)
+    threads: dict[int, Thread] = Field(default_factory=dict)  # tid -> thread, main threads left out
     lines: list[Line] = Field(default_factory=list)
     kills: list[Kill] = Field(default_factory=list)
     pipes: dict[int, Pipe] = Field(default_factory=dict)
@@ -172,6 +207,16 @@ class Tree(BaseModel):
     def lines_of(self, pid: int) -> list[Line]:
         return list(self._index()[1].get(pid, ()))
 
+    def threads_of(self, pid: int) -> list[Thread]:
+        """The threads of process `pid` besides its main one, in creation order."""
+        proc = self.procs.get(pid)
+        return [self.threads[t] for t in proc.threads if t in self.threads] if proc is not None else []
+
+    def thread_name(self, tid: int | None) -> str | None:
+        """The name thread `tid` last gave itself, if it did (a label, never evidence)."""
+        thread = self.threads.get(tid) if tid is not None else None
+        return thread.name if thread is not None else None
+
     def trimmed(self, max_procs: int = 500) -> Tree:
         """A copy small enough to store or draw: main and its first `max_procs - 1` descendants, breadth first
         (then any other process), with their lines; `procs_dropped` counts the rest. The tree itself when it
@@ -194,6 +239,7 @@ class Tree(BaseModel):
             update={
                 "procs": {pid: p for pid, p in self.procs.items() if pid in keep},
                 "lines": [ln for ln in self.lines if ln.pid in keep],
+                "threads": {tid: th for tid, th in self.threads.items() if th.pid in keep},
                 "procs_dropped": self.procs_dropped + len(self.procs) - len(keep),
             }
         )

@@ -1,7 +1,8 @@
 """`grade verify`: prove an exercise's checks against its own examples before a student ever runs them.
 
-The reference gets full marks under every multiprocessing start method, the untouched stub scores 0, every
-`fail__<check>__*.py` fails on that check and every `pass__*.py` passes. Each run's sandbox outcome can be
+The reference gets full marks under every multiprocessing start method, the untouched stub scores 0 (or fails
+the checks its exercise names in stub_fails), every `fail__<check>__*.py` fails on that check and every
+`pass__*.py` passes. Each run's sandbox outcome can be
 recorded next to its file (`--record`) and re-judged later without any container (`--replay`), through a
 sandbox that hands back the recording: the checks are judged exactly as in a real run.
 """
@@ -38,6 +39,7 @@ class Case:
     path: Path
     start_method: str | None = None
     check: str | None = None  # the check a fail__ example must fail
+    stub_fails: tuple[str, ...] = ()  # the checks a stub that runs as given must fail, instead of scoring 0
 
     @property
     def label(self) -> str:
@@ -77,7 +79,7 @@ def cases(exercise: Exercise, solutions: Path | None) -> tuple[list[Case], list[
     else:
         found += [Case("reference", reference, start_method=m) for m in START_METHODS]
     if (home / "solution.py").is_file():
-        found.append(Case("stub", home / "solution.py"))
+        found.append(Case("stub", home / "solution.py", stub_fails=exercise.stub_fails))
     else:
         problems.append(f"no stub: {exercise.id}/solution.py is missing")
     ids = {c.id for c in exercise.checks}
@@ -109,13 +111,22 @@ def problem(case: Case, report: Report) -> str | None:
             f" [{report.reason}]" if report.reason else ""
         )
     if case.kind == "stub":
-        scored = [c.id for c in report.checks if c.score]
-        return None if report.score == 0 else f"{case.label}: the stub must score 0, got {got} from {', '.join(scored)}"
+        return _stub_problem(case, report, got)
     verdict = next((c for c in report.checks if c.id == case.check), None)
     if verdict is not None and not verdict.passed and not verdict.message.startswith("not run"):
         return None
     why = "it passed" if verdict is not None and verdict.passed else (verdict.message[:160] if verdict else "absent")
     return f"{case.label}: must fail check {case.check}, but {why}; score {got}"
+
+
+def _stub_problem(case: Case, report: Report, got: str) -> str | None:
+    if case.stub_fails:
+        passed = [c.id for c in report.checks if c.passed and c.id in case.stub_fails]
+        if passed or report.score >= report.max_score:
+            return f"{case.label}: the stub must fail {', '.join(case.stub_fails)}, got {got}"
+        return None
+    scored = [c.id for c in report.checks if c.score]
+    return None if report.score == 0 else f"{case.label}: the stub must score 0, got {got} from {', '.join(scored)}"
 
 
 class ReplaySandbox:

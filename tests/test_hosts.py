@@ -29,7 +29,7 @@ from .conftest import ROOT, SUBMISSIONS
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 LABEL = {"grade.run": "host-emulation-test"}
 SHADOW = ROOT / "tests" / "attacks" / "programs" / "gradescope_shadow_grader"
-FULL = sum(ex.max_score for ex in registry().values())  # 50: ex1 10, ex2 10, ex3 13, ex4 9, ex5 8
+FULL = sum(ex.max_score for ex in registry().values())  # 95: ex1 10, ex2 10, ex3 13, ex4 9, ex5 8, ex6-ex9 45
 # Gradescope's harness: the bundle unzipped in /autograder/source, setup.sh run once with network while the
 # image is built, run_autograder copied beside it; the submission arrives later, in /autograder/submission.
 GRADESCOPE = """FROM {base}
@@ -147,13 +147,17 @@ def test_gradescope_upload_cannot_shadow_the_grader(client: docker.DockerClient,
 
 
 def test_gradescope_grades_the_references_uploaded_loose(client: docker.DockerClient, autograder: str) -> None:
-    """The five references, uploaded as loose files under names `grade batch` accepts: full marks, exit 0."""
+    """Every reference, uploaded as loose files under names `grade batch` accepts: full marks, exit 0."""
     names = {
         "ex1_fork": "ex1.py",
         "ex2_process": "ex02.py",
         "ex3_pool": "ex3_pool.py",
         "ex4_subprocess": "ex04_subprocess.py",
         "ex5_queue": "ex5.py",
+        "ex6_threads": "ex6.py",
+        "ex7_lock": "ex07_lock.py",
+        "ex8_threadlocal": "ex8_threadlocal.py",
+        "ex9_pipe": "ex09.py",
     }
     run = _gradescope(client, autograder, _references(names))
     assert run.results is not None, run.logs

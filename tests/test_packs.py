@@ -317,3 +317,42 @@ def test_init_ci_pins_the_pack_it_installs_and_pip_holds_the_pin(tmp_path: Path)
     wheel.write_bytes(wheel.read_bytes() + b"\0")
     res = subprocess.run([*pip, str(tmp_path / "other"), requirement], capture_output=True, text=True, timeout=300)
     assert res.returncode != 0 and "HASHES" in res.stderr, res.stderr
+
+
+def test_stub_fails_must_name_checks_of_the_exercise(tmp_path: Path) -> None:
+    pack = a_pack(tmp_path, "ex1_fork")
+    spec = pack / "exercises" / "ex1_fork" / "exercise.toml"
+    spec.write_text(spec.read_text().replace('title = "Fork a child process"', 'title = "x"\nstub_fails = ["nope"]'))
+    res = grade("list", "--pack", str(pack), env={"GRADE_PACKS": ""})
+    one_line(res, "stub_fails names 'nope'", "exercise.toml")
+
+
+def test_a_running_stub_is_held_to_its_stub_fails() -> None:
+    """ex7's stub runs and earns its threads; verify still refuses it if it passed a check it must fail."""
+    from grader.report import CheckResult, Report
+    from grader.verify import Case
+
+    case = Case("stub", ROOT / "exercises" / "ex7_lock" / "solution.py", stub_fails=("lock_held", "balance"))
+
+    def report(lock_held: bool) -> Report:
+        checks = [
+            CheckResult(id="two_threads", title="t", passed=True, score=1, max_score=1, message="ok"),
+            CheckResult(
+                id="lock_held", title="l", passed=lock_held, score=3 if lock_held else 0, max_score=3, message="m"
+            ),
+            CheckResult(id="balance", title="b", passed=False, score=0, max_score=2, message="m"),
+        ]
+        score = sum(c.score for c in checks)
+        return Report(
+            exercise="ex7_lock",
+            status="failed",
+            score=score,
+            max_score=6,
+            checks=checks,
+            grader_version="x",
+            duration_s=1,
+        )
+
+    assert problem(case, report(lock_held=False)) is None
+    assert "the stub must fail lock_held, balance" in (problem(case, report(lock_held=True)) or "")
+    assert "must score 0" in (problem(Case("stub", case.path), report(lock_held=False)) or "")

@@ -57,10 +57,17 @@ def test_submission_verdict(grade_file: GradeFile, path: Path) -> None:
     assert message and not message.startswith("not run"), message
 
 
+
+
 @pytest.mark.parametrize("ex", sorted(registry()), ids=str)
 def test_untouched_stub_gets_an_ordinary_failing_report(grade_file: GradeFile, ex: str) -> None:
     report = grade_file(ex, ROOT / registry()[ex].folder / "solution.py")
     assert report.status == "failed", report.reason
+    # a stub that runs as given, to show the bug the exercise fixes (ex7's racy deposits), earns what it does
+    # right (threads started, joined), never the checks its exercise.toml names in stub_fails
+    if stub_fails := registry()[ex].stub_fails:
+        assert set(stub_fails) <= set(failing(report)) and report.score < report.max_score
+        return
     # the stub creates no process: even its tidy exit and its given print lines earn nothing
     assert report.score == 0, [(c.id, c.score) for c in report.checks if c.score]
     tidy = [c for c in report.checks if "not credited yet" in c.message]

@@ -45,7 +45,7 @@ def report(proofs: list[Proof]) -> int:
     """Print the table (one line per exercise, one indented line per problem); 0 only when everything held."""
     from grader.neutralise import terminal
 
-    print(f"{'exercise':<18} reference (3 start methods), stub scores 0, fail__ fail their check, pass__ pass")
+    print(f"{'exercise':<18} reference (3 start methods), stub fails, fail__ fail their check, pass__ pass")
     for proof in proofs:
         print(_row(proof))
         for line in proof.problems:
@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def new(
-        exercise: Annotated[str, typer.Argument(help="the new exercise's id, e.g. ex6_threads")],
+        exercise: Annotated[str, typer.Argument(help="the new exercise's id, e.g. ex42_demo")],
         pack: Annotated[Path, typer.Option("--pack", help="the pack folder (made when missing)")] = Path("."),
     ) -> None:
         """Scaffold a new exercise that verifies as generated: checks, statement, stub, reference, examples."""

@@ -20,7 +20,15 @@ if TYPE_CHECKING:  # the SDK is imported where an image is built: `image_tag` is
     import docker
 
 HERE = Path(__file__).parent
-CONTEXT_FILES = ("Dockerfile", "entrypoint.py", "policy.py", "as_student.py", "dnsmasq.conf", "site/sitecustomize.py")
+CONTEXT_FILES = (
+    "Dockerfile",
+    "entrypoint.py",
+    "policy.py",
+    "as_student.py",
+    "dnsmasq.conf",
+    "site/sitecustomize.py",
+    "site/grade_threads.py",
+)
 REGISTRY_BASE = "python:3.11-slim-bookworm"
 BOOTSTRAP_BASE = "grade-base:bookworm"
 PACKAGES = "python3,strace,bind9-dnsutils,dnsmasq-base"

@@ -43,7 +43,7 @@ policy_module = _policy_module()
 MARKER = policy_module.MARKER
 TRACED = (
     "trace=%process,kill,tkill,tgkill,write,writev,pipe,pipe2,dup,dup2,dup3,fcntl,close,ptrace,setsid,setpgid,prctl,"
-    "clock_nanosleep,nanosleep,sendmsg,recvmsg"
+    "clock_nanosleep,nanosleep,sendmsg,recvmsg,socketpair"
 )
 POLL_S = 0.02
 TRACER_BYTES = 64 << 10  # strace's own stderr kept: its messages are short
@@ -86,9 +86,11 @@ def set_limits(rl):
     return apply
 
 
-def proc_state(pid):
+def proc_state(pid, task=None):
+    """A process's state letter (or one of its threads', given its `task` id)."""
+    path = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        with open(path) as f:
             return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return None
@@ -135,6 +137,7 @@ WCHAN = {
     "anon_pipe_write": "writing a full pipe",
     "futex_wait_queue": "waiting on a lock (futex)",
     "futex_wait_queue_me": "waiting on a lock (futex)",
+    "futex_do_wait": "waiting on a lock (futex)",
     "do_sys_poll": "polling (select/poll)",
     "do_select": "polling (select/poll)",
     "ep_poll": "polling (epoll)",
@@ -155,21 +158,38 @@ def describe(uid, *, besides=()):
     for pid in processes_of(uid):
         if pid in besides:
             continue
-        state = proc_state(pid)
-        try:
-            with open(f"/proc/{pid}/wchan") as f:
-                wchan = f.read().strip()
-        except OSError:
-            wchan = ""
-        if state == "R":
-            seen[pid] = "running on the CPU"
-        elif state == "T":
-            seen[pid] = "stopped by a signal"
-        elif wchan and wchan != "0":
-            seen[pid] = WCHAN.get(wchan, f"blocked in {wchan}")
-        else:
-            seen[pid] = "sleeping"
+        seen[pid] = doing(pid)
+        for tid in threads_of(pid)[:THREADS_DESCRIBED]:  # a deadlock is told by what each thread waits in
+            seen[tid] = f"(thread of {pid}) {doing(pid, tid)}"
     return seen
+
+
+THREADS_DESCRIBED = 8  # per process: a thread bomb's threads are not all listed
+
+
+def threads_of(pid):
+    """The ids of `pid`'s threads other than its main one."""
+    try:
+        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if t.isdigit() and int(t) != pid)
+    except OSError:
+        return []
+
+
+def doing(pid, task=None):
+    """What a process (or one of its threads) is doing, in the words of WCHAN."""
+    state = proc_state(pid, task)
+    try:
+        with open(f"/proc/{pid}/wchan" if task is None else f"/proc/{pid}/task/{task}/wchan") as f:
+            wchan = f.read().strip()
+    except OSError:
+        wchan = ""
+    if state == "R":
+        return "running on the CPU"
+    if state == "T":
+        return "stopped by a signal"
+    if wchan and wchan != "0":
+        return WCHAN.get(wchan, f"blocked in {wchan}")
+    return "sleeping"
 
 
 def snapshot(uid, gid, root):

@@ -11,7 +11,7 @@ from rich.tree import Tree as RichTree
 
 from grader.neutralise import terminal
 from grader.report import Report
-from grader.tree import Proc, Tree
+from grader.tree import Proc, Thread, Tree
 
 STATUS_STYLE = {"passed": "bold green", "failed": "bold red", "error": "bold magenta", "timeout": "bold yellow"}
 
@@ -44,7 +44,7 @@ def _label(p: Proc, t0: float, tree: Tree) -> Text:
     how = "" if p.how == "root" else f" via {p.how}"
     ended = p.describe_end()
     reaped = f", reaped by {p.reaped_by}" if p.reaped_by else ""
-    threads = f", {len(p.threads)} thread{'s' if len(p.threads) != 1 else ''}" if p.threads else ""
+    threads = f", {len(p.threads)} more thread{'s' if len(p.threads) != 1 else ''}" if p.threads else ""
     style = "green" if p.exit_code == 0 else "red" if p.ended else "yellow"
     text = Text.assemble(
         (f"{p.pid}", "bold"),
@@ -52,10 +52,41 @@ def _label(p: Proc, t0: float, tree: Tree) -> Text:
         (terminal(ended), style),
         terminal(f"{reaped}{threads}"),
     )
-    n = len(tree.lines_of(p.pid))
+    n = len([ln for ln in tree.lines_of(p.pid) if ln.tid in (None, p.pid)]) if p.threads else len(tree.lines_of(p.pid))
     if n:
-        text.append(f"  ({n} line{'s' if n != 1 else ''} printed)", style="dim")
+        text.append(
+            f"  ({n} line{'s' if n != 1 else ''} printed{' by its main thread' if p.threads else ''})", style="dim"
+        )
     return text
+
+
+def _thread_label(th: Thread, t0: float, printed: int) -> Text:
+    """A thread under its process: its id, the name it gave itself (a label the program chose), its lifetime."""
+    start = f"{(th.start or t0) - t0:.3f}s"
+    end = f"{th.end - t0:.3f}s" if th.end is not None else "…"
+    named = f" {th.name!r}" if th.name else ""
+    blocked = f" blocked in {th.blocked_in}" if th.blocked_in else ""
+    text = Text.assemble(
+        ("thread ", "cyan"), (f"{th.tid}", "bold cyan"), terminal(f"{named}  [{start} → {end}]{blocked}")
+    )
+    text.append(f"  made by {th.creator}", style="dim")
+    if printed:
+        text.append(f"  ({printed} line{'s' if printed != 1 else ''} printed)", style="dim")
+    return text
+
+
+DRAWN_THREADS = 16  # per process: a thread bomb's threads are counted, not drawn
+
+
+def _add_threads(node: RichTree, p: Proc, t0: float, tree: Tree) -> None:
+    threads = tree.threads_of(p.pid)
+    by_tid: dict[int | None, int] = {}
+    for ln in tree.lines_of(p.pid):
+        by_tid[ln.tid] = by_tid.get(ln.tid, 0) + 1
+    for th in threads[:DRAWN_THREADS]:
+        node.add(_thread_label(th, t0, by_tid.get(th.tid, 0)))
+    if len(threads) > DRAWN_THREADS:
+        node.add(Text(f"… and {len(threads) - DRAWN_THREADS} more threads not drawn", style="dim"))
 
 
 DRAWN_PROCS = 200  # a drawing is for reading: a fork bomb's thousands of processes are counted, not drawn
@@ -74,6 +105,7 @@ def process_tree(tree: Tree) -> RichTree | Text:
     deeper = 0
     while stack:
         node, pid, depth = stack.pop()
+        _add_threads(node, shown.procs[pid], t0, shown)
         kids = sorted(shown.children(pid), key=lambda p: p.start or 0)
         if depth >= DRAWN_DEPTH:
             deeper += len(kids)
