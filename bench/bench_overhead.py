@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bytecode import compiled
+
 from grader.catalog import resolve
 from grader.grading import judge
 from grader.sandbox.base import RunRequest
@@ -33,6 +35,7 @@ def median_time(fn: Callable[[], object], runs: int = RUNS) -> float:
 
 
 def main() -> None:
+    compiled()
     settings = Settings()
     sandbox = DockerSandbox(settings)  # builds the image if needed, outside the timings
     source = SCRIPT.read_bytes()
