@@ -34,6 +34,7 @@ LAZY_COMMANDS = {
     "report": "grader.commands.batch",
     "ci": "grader.commands.ci",
     "init-ci": "grader.commands.ci",
+    "worker": "grader.commands.worker",
 }
 
 
