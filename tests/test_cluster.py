@@ -48,6 +48,8 @@ class Workers:
         return (self.folder / f"{name}.log").read_text(errors="replace")
 
     def start(self, name: str, *, broker: str | None = None, pythonpath: Path = ROOT) -> None:
+        log = self.folder / f"{name}.log"
+        before = log.stat().st_size if log.exists() else 0
         with (self.folder / f"{name}.log").open("ab") as out:
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "grader", "worker", "--broker", broker or self.broker, "-j", "2", "-n", name],
@@ -56,7 +58,7 @@ class Workers:
                 env=_env(PYTHONPATH=str(pythonpath)),
             )
         deadline = time.monotonic() + 120
-        while f"{name} ready." not in self.log(name):
+        while f"{name} ready." not in self.log(name)[before:]:
             assert self.procs[name].poll() is None, self.log(name)
             assert time.monotonic() < deadline, self.log(name)
             time.sleep(0.2)
@@ -213,6 +215,8 @@ def test_a_worker_killed_mid_run_loses_nothing(
     workers.start("w1@host-a")  # the host starts again: its strays are removed
     assert labelled("w1@host-a") == []
     assert "removed 0 stray" not in workers.log("w1@host-a").split("grade worker w1@host-a")[-1]
+    for name in ("w1@host-a", "w2@host-b"):
+        assert "refused" not in workers.log(name)
 
 
 def test_a_broker_restart_mid_batch_loses_nothing(
