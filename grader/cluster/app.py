@@ -71,6 +71,11 @@ def make_app(broker: str) -> Any:
         result_expires=7 * 24 * 3600,  # a result the coordinator has not collected waits a week for a re-run
         result_extended=False,
         broker_connection_retry_on_startup=True,
+        # a result the broker cannot take now (it restarts) is retried, not dropped: about 5 minutes in all
+        result_backend_always_retry=True,
+        result_backend_max_retries=40,
+        result_backend_base_sleep_between_retries_ms=200,
+        result_backend_max_sleep_between_retries_ms=10_000,
         worker_send_task_events=False,
         task_send_sent_event=False,
         broker_use_ssl=tls,

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ IDLE_NOTE_S = 30.0  # nothing arrived for this long: say whether any worker stil
 BROKER_WAIT_S = 300.0  # a broker away this long stops the batch (what was stored is kept)
 WORKERS_WAIT_S = 6.0  # how long to look for a worker of this judge before refusing to start
 CHUNK = 500
+RESENDS = 2
 
 
 class _Unsandboxed:
@@ -225,13 +227,14 @@ def _collect(
     note: Callable[[str], None],
 ) -> None:
     pending = dict(tasks)
-    _take(client, client.ready(list(pending)), pending, store, summary, obs)  # an interrupted run's results
+    collector = _Collector(client, batch, store, summary, obs)
+    collector.take(client.ready(list(pending)), pending)  # an interrupted run's results
     client.send(batch, pending)
     last_id_check = last_result = time.monotonic()
     away_since: float | None = None
     while pending:
         try:
-            got = _take(client, client.ready(list(pending)), pending, store, summary, obs)
+            got = collector.take(client.ready(list(pending)), pending)
             now = time.monotonic()
             if got:
                 last_result = now
@@ -253,23 +256,32 @@ def _collect(
         time.sleep(POLL_S)
 
 
-def _take(
-    client: Broker,
-    ready: dict[str, dict[str, Any]],
-    pending: dict[str, Cell],
-    store: BaseStore,
-    summary: Summary,
-    obs: Observer,
-) -> int:
-    done = []
-    for tid, meta in ready.items():
-        cell = pending.pop(tid, None)
-        if cell is None:
-            continue
-        _store(store, cell, result_row(cell, meta, tid), summary, obs)
-        done.append(tid)
-    _quietly(client.forget, done)  # stored: a second delivery's result would find nothing to replace
-    return len(done)
+class _Collector:
+    """Takes results off Redis into the store; a task that failed on its worker (not a student's fault: the
+    worker's own trouble, such as its broker going away as it sent the result) is sent again, RESENDS times,
+    before it is stored as the grader's error."""
+
+    def __init__(self, client: Broker, batch: str, store: BaseStore, summary: Summary, obs: Observer) -> None:
+        self.client, self.batch, self.store, self.summary, self.obs = client, batch, store, summary, obs
+        self.failures: Counter[str] = Counter()
+
+    def take(self, ready: dict[str, dict[str, Any]], pending: dict[str, Cell]) -> int:
+        done, again = [], {}
+        for tid, meta in ready.items():
+            if tid not in pending:
+                continue
+            if meta.get("status") != "SUCCESS" and self.failures[tid] < RESENDS:
+                self.failures[tid] += 1
+                again[tid] = pending[tid]
+                continue
+            cell = pending.pop(tid)
+            _store(self.store, cell, result_row(cell, meta, tid), self.summary, self.obs)
+            done.append(tid)
+        _quietly(self.client.forget, done)  # stored: a second delivery's result would find nothing to replace
+        if again:
+            self.client.forget(list(again))
+            self.client.send(self.batch, again)
+        return len(done)
 
 
 def _broker_away(client: Broker, since: float | None, err: BaseException, note: Callable[[str], None]) -> float:
