@@ -56,6 +56,7 @@ class Workers:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=_env(PYTHONPATH=str(pythonpath)),
+                cwd=self.folder,  # `python -m` looks in the working folder first: only PYTHONPATH decides
             )
         deadline = time.monotonic() + 120
         while f"{name} ready." not in self.log(name)[before:]:
@@ -299,7 +300,7 @@ def test_a_pickled_task_is_refused_not_run(workers: Workers, redis_server: Redis
     time.sleep(3)
     assert not marker.exists()
     logs = workers.log("w1@host-a") + workers.log("w2@host-b")
-    assert "pickle" in logs  # each worker that saw it says it refused the content type
+    assert "Refusing to deserialize untrusted content of type pickle" in logs
 
 
 class _Touch:
