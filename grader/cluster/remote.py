@@ -138,19 +138,20 @@ def run_remote(
     cells: Sequence[Cell],
     *,
     store: BaseStore,
-    broker: str,
+    broker: Broker,
     settings: Settings,
     regrade: bool = False,
     observer: Observer | None = None,
     note: Callable[[str], None] = lambda text: None,
 ) -> Summary:
-    """Grade the cells on the workers; Ctrl-C stops the batch (its queued runs are dropped by the workers)."""
+    """Grade the cells on the workers (`broker`, connected first so a wrong URL stops the batch before anything
+    is done); Ctrl-C stops the batch (its queued runs are dropped by the workers)."""
     obs = observer or NullObserver()
     summary = Summary(planned=len(cells))
     t0 = time.monotonic()
     todo = plan(cells, store, summary, regrade=regrade)
     obs.planned(len(cells), summary.skipped)
-    client = Broker(broker, settings)
+    client = broker
     batch = uuid.uuid4().hex
     runs = _grade_here(todo, store, settings, summary, obs)
     tasks = {task_id(cell, batch if regrade else ""): cell for cell in runs}

@@ -79,8 +79,12 @@ def grade_task(payload: Any, sandbox: Any, settings: Settings) -> dict[str, Any]
         return {"judge": judge_version(), "refused": why}
     if hashlib.sha256(source).hexdigest() != task.sha256:
         return {"judge": judge_version(), "refused": "the file's bytes do not match its sha256"}
+    try:
+        exercise = resolve(task.exercise)
+    except GraderError as err:
+        return {"judge": judge_version(), "refused": str(err)[:200]}
     stop = threading.Event()
-    report = grade_source(resolve(task.exercise), source, task.name, sandbox, limits, stop, lambda n, why: None)
+    report = grade_source(exercise, source, task.name, sandbox, limits, stop, lambda n, why: None)
     return {"judge": judge_version(), "report": stored(report)}
 
 

@@ -161,19 +161,24 @@ def grade_class(
     exercises = [resolve(e) for e in exercise_ids] if exercise_ids else list(registry().values())
     store = open_store(db)  # a damaged database stops us before anything runs
     settings = settings_from(timeout_s=timeout)
+    client = None
+    if broker is not None:  # and so does a broker that does not answer
+        from grader.cluster.remote import Broker
+
+        client = Broker(broker, settings)
     notes: list[str] = []
     cells = discover(submissions, exercises, notes=notes, max_bytes=settings.source_bytes)
     err.print(markup(describe_found(cells)), highlight=False)
     for note in notes:
         err.print(f"[yellow]skipped[/] an unreadable zip: {markup(note)}", highlight=False)
     with _progress(err) as progress:
-        if broker is not None:
+        if client is not None:
             from grader.cluster.remote import run_remote
 
             summary = run_remote(
                 cells,
                 store=store,
-                broker=broker,
+                broker=client,
                 settings=settings,
                 regrade=regrade,
                 observer=BarObserver(progress),
