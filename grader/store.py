@@ -115,7 +115,7 @@ class BaseStore(ABC):
                 self._migrate(str(found[0]))
         self._execute("SELECT count(*) FROM results").fetchone()
 
-    def _lock(self) -> None:
+    def _lock(self) -> None:  # noqa: B027 — a hook with nothing to do for SQLite
         """Serialise schema creation between graders (SQLite's BEGIN IMMEDIATE already does)."""
 
     def _migrate(self, found: str) -> None:
@@ -249,9 +249,7 @@ def open_existing(target: str | Path) -> BaseStore:
     store = open_store(target)
     if not store.rows():
         store.close()
-        raise StoreError(
-            f"{store.where} holds no results yet — run `grade batch SUBMISSIONS --db {store.where}` first"
-        )
+        raise StoreError(f"{store.where} holds no results yet — run `grade batch SUBMISSIONS --db {store.where}` first")
     return store
 
 

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docker
 import psycopg
@@ -25,8 +26,11 @@ from grader.catalog import resolve
 
 from .class_factory import make_class
 from .conftest import ROOT
-from .servers import Postgres, Redis, postgres, redis_server  # noqa: F401 — session servers, as fixtures here
 
+if TYPE_CHECKING:
+    from .servers import Postgres, Redis
+
+pytest_plugins = ["tests.servers"]  # the session's Redis and PostgreSQL servers, as fixtures
 pytestmark = pytest.mark.docker
 ENV = {"GRADE_TIMEOUT_S": "8", "GRADE_GRACE_S": "0.3", "GRADE_START_MARGIN_S": "10"}
 REDELIVER_S = 12  # a run taken by a worker that died goes to another after this long (production: 300)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import subprocess
@@ -28,9 +27,18 @@ from .conftest import ROOT
     ("url", "shown"),
     [
         ("redis://:s3cret@host:6379/0", "redis://:***@host:6379/0"),
-        ("rediss://user:s3cret@host:6380/1?ssl_cert_reqs=required", "rediss://user:***@host:6380/1?ssl_cert_reqs=required"),
-        ("postgresql://grade:s3cret@db.example:5432/grades?sslmode=verify-full", "postgresql://grade:***@db.example:5432/grades?sslmode=verify-full"),
-        ("postgresql://grade@db/grades?password=s3cret&sslmode=require", "postgresql://grade@db/grades?password=***&sslmode=require"),
+        (
+            "rediss://user:s3cret@host:6380/1?ssl_cert_reqs=required",
+            "rediss://user:***@host:6380/1?ssl_cert_reqs=required",
+        ),
+        (
+            "postgresql://grade:s3cret@db.example:5432/grades?sslmode=verify-full",
+            "postgresql://grade:***@db.example:5432/grades?sslmode=verify-full",
+        ),
+        (
+            "postgresql://grade@db/grades?password=s3cret&sslmode=require",
+            "postgresql://grade@db/grades?password=***&sslmode=require",
+        ),
         ("redis://host:6379/0", "redis://host:6379/0"),
     ],
 )
@@ -121,7 +129,14 @@ def test_worker_and_batch_refuse_a_bad_broker_in_one_line(tmp_path: Path) -> Non
     (tmp_path / "class" / "s1").mkdir(parents=True)
     for args in (
         ["worker", "--broker", "redis://:hunter22@127.0.0.1:9/0"],
-        ["batch", str(tmp_path / "class"), "--db", str(tmp_path / "g.sqlite"), "--broker", "redis://:hunter22@127.0.0.1:9/0"],
+        [
+            "batch",
+            str(tmp_path / "class"),
+            "--db",
+            str(tmp_path / "g.sqlite"),
+            "--broker",
+            "redis://:hunter22@127.0.0.1:9/0",
+        ],
         ["worker", "--broker", "amqp://guest:hunter22@127.0.0.1/"],
     ):
         done = _grade(*args)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,7 +19,6 @@ from grader.errors import StoreError
 from grader.store import BaseStore, Store, open_existing, open_store
 from grader.store_postgres import PostgresStore
 
-from .servers import Postgres, postgres  # noqa: F401 — the session's server, as a fixture here
 from .test_exports import STATUSES, _row
 from .test_exports import test_canvas_header_rules as test_pg_canvas_header_rules  # noqa: F401
 from .test_exports import test_cli_export_feedback_report as test_pg_cli_export_feedback_report  # noqa: F401
@@ -26,6 +26,11 @@ from .test_exports import test_csv as test_pg_csv  # noqa: F401
 from .test_exports import test_feedback_markdown as test_pg_feedback_markdown  # noqa: F401
 from .test_exports import test_json_has_everything as test_pg_json_has_everything  # noqa: F401
 from .test_store import row
+
+if TYPE_CHECKING:
+    from .servers import Postgres
+
+pytest_plugins = ["tests.servers"]  # the session's Redis and PostgreSQL servers, as fixtures
 
 
 @pytest.fixture()

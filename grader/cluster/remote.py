@@ -9,6 +9,7 @@ that names another judge is refused, never stored as a verdict; a task delivered
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import signal
 import threading
@@ -173,9 +174,7 @@ def run_remote(
     return summary
 
 
-def _grade_here(
-    todo: list[Cell], store: BaseStore, settings: Settings, summary: Summary, obs: Observer
-) -> list[Cell]:
+def _grade_here(todo: list[Cell], store: BaseStore, settings: Settings, summary: Summary, obs: Observer) -> list[Cell]:
     """Store the cells that need no run (no file; a file refused by its size before it is sent); the rest."""
     runs = []
     stop = threading.Event()
@@ -183,7 +182,7 @@ def _grade_here(
         if cell.found is not None and cell.too_big is None:
             runs.append(cell)
             continue
-        row = grade_cell(cell, _Unsandboxed(), settings, stop, lambda n, why: None)  # type: ignore[arg-type]
+        row = grade_cell(cell, _Unsandboxed(), settings, stop, lambda n, why: None)
         _store(store, cell, row, summary, obs)
     return runs
 
@@ -309,10 +308,9 @@ def _idle_note(client: Broker, note: Callable[[str], None]) -> None:
 
 
 def _quietly(action: Callable[[Any], None], arg: Any) -> None:
-    try:
+    # a best effort on the way out; the result keys expire on their own
+    with contextlib.suppress(Exception):
         action(arg)
-    except Exception:  # noqa: BLE001 — a best effort on the way out; the result keys expire on their own
-        pass
 
 
 def _interrupt(signum: int, frame: object) -> None:

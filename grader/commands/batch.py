@@ -198,9 +198,7 @@ def grade_class(
     store.close()
     print_summary(summary, err)
     if summary.interrupted:
-        stopped = (
-            "the workers drop its queued runs" if broker else f"removed {summary.removed} running container(s)"
-        )
+        stopped = "the workers drop its queued runs" if broker else f"removed {summary.removed} running container(s)"
         err.print(
             f"interrupted: {stopped}; finished results are kept in {markup(store.where)} — run the same command "
             "again to resume"
