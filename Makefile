@@ -23,6 +23,7 @@ bench: setup
 	$(PYTHON) bench/bench_batch.py
 	$(PYTHON) bench/bench_judge.py
 	$(PYTHON) bench/bench_cli.py
+	$(PYTHON) bench/bench_cluster.py
 
 clean:
 	grade clean

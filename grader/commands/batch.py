@@ -23,7 +23,11 @@ if TYPE_CHECKING:
     from grader.store import Row
 
 # a path or a postgresql:// URL: kept a string, since a Path would fold the URL's `//`
-DB = Annotated[str, typer.Option("--db", help="the results database: an SQLite file, or a postgresql:// URL")]
+# GRADE_DB: a URL with a password stays out of the process list, which every user of the host can read
+DB = Annotated[
+    str,
+    typer.Option("--db", envvar="GRADE_DB", help="the results database: an SQLite file, or a postgresql:// URL"),
+]
 
 
 class ExportFormat(enum.StrEnum):
@@ -224,7 +228,9 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[float | None, typer.Option(help="wall-clock limit per run, in seconds")] = None,
         broker: Annotated[
             str | None,
-            typer.Option("--broker", help="hand the runs to `grade worker`s through this Redis URL (redis://...)"),
+            typer.Option(
+                "--broker", envvar="GRADE_BROKER", help="hand the runs to `grade worker`s through this Redis URL"
+            ),
         ] = None,
     ) -> None:
         """Grade a class: every student's every exercise, resumable; exit 0 when all ran, 1 on infrastructure errors."""

@@ -11,7 +11,12 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
-        broker: Annotated[str, typer.Option("--broker", help="the Redis URL: redis://[:PASSWORD@]HOST:6379/0")],
+        broker: Annotated[
+            str,
+            typer.Option(
+                "--broker", envvar="GRADE_BROKER", help="the Redis URL: redis://[:PASSWORD@]HOST:6379/0 (rediss:// TLS)"
+            ),
+        ],
         jobs: Annotated[
             int | None, typer.Option("--jobs", "-j", min=1, help="runs at a time [default: as batch's]")
         ] = None,
