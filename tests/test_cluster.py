@@ -25,7 +25,7 @@ import pytest
 from grader.catalog import resolve
 
 from .class_factory import make_class
-from .conftest import ROOT
+from .conftest import ROOT, ctrl_c_as_at_a_terminal
 
 if TYPE_CHECKING:
     from .servers import Postgres, Redis
@@ -313,3 +313,28 @@ class _Touch:
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         return (os.system, (f"touch {self.path}",))
+
+
+def test_ctrl_c_stops_the_cluster_batch_and_the_same_command_resumes(
+    workers: Workers, klass: Path, local_csv: dict[str, dict[str, str]], postgres: Postgres, redis_server: Redis
+) -> None:
+    url = postgres.new_database()
+    batch = subprocess.Popen(
+        [sys.executable, "-m", "grader", *_batch(klass, url, redis_server.url)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        preexec_fn=ctrl_c_as_at_a_terminal,
+    )
+    _wait_for("a few results", lambda: _count(url) >= 5)
+    batch.send_signal(signal.SIGINT)
+    _, err = batch.communicate(timeout=120)
+    assert batch.returncode == 130, err
+    assert "interrupted: the workers drop its queued runs" in err.replace("\n", " ") and "Traceback" not in err
+    kept = _count(url)
+    again = _grade(*_batch(klass, url, redis_server.url))
+    assert again.returncode == 0, again.stderr
+    assert f"resuming: {kept} of 26" in again.stderr.replace("\n", " "), again.stderr
+    _same(_csv(url), local_csv)
+    _once_each(url, local_csv)

@@ -148,3 +148,20 @@ def test_worker_and_batch_refuse_a_bad_broker_in_one_line(tmp_path: Path) -> Non
 def test_worker_refuses_to_start_without_an_engine() -> None:
     done = _grade("worker", "--broker", "redis://127.0.0.1:9/0", DOCKER_HOST="unix:///nonexistent.sock")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_deploy_files_keep_secrets_out_of_command_lines() -> None:
+    """The compose file and the systemd unit pass URLs through the environment (GRADE_BROKER, GRADE_DB), never
+    as arguments `ps` would show, and the compose file takes its passwords from deploy/.env."""
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    services = compose["services"]
+    assert {"redis", "postgres", "worker", "coordinator"} <= set(services)
+    for name in ("worker", "coordinator"):
+        assert "--broker" not in services[name]["command"] and "--db" not in services[name]["command"]
+        assert services[name]["environment"]["GRADE_BROKER"].startswith("redis://:${REDIS_PASSWORD}@")
+    assert services["coordinator"]["profiles"] == ["batch"]  # a one-shot, not started by `up`
+    unit = (ROOT / "deploy" / "grade-worker.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert "grade worker" in exec_start and "--broker" not in exec_start and "EnvironmentFile=" in unit

@@ -250,7 +250,7 @@ def _collect(
         except (OSError, ConnectionError) as err:
             away_since = _broker_away(client, away_since, err, note)
         except Exception as err:  # noqa: BLE001 — redis-py and kombu raise their own connection errors
-            if "Connection" not in type(err).__name__ and "Timeout" not in type(err).__name__:
+            if not any(word in type(err).__name__ for word in ("Connection", "Timeout", "OperationalError")):
                 raise
             away_since = _broker_away(client, away_since, err, note)
         time.sleep(POLL_S)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from grader import judge_version
 from grader.cluster.app import CANCEL_PREFIX, PROTOCOL, TASK, make_app, queue_for
 from grader.errors import GraderError
+from grader.layouts import printable
 from grader.settings import Settings
 from grader.urls import redact
 
@@ -166,13 +167,15 @@ def run_worker(broker: str, *, jobs: int, name: str, settings: Settings, logleve
     def run(payload: Any) -> dict[str, Any]:
         from celery.exceptions import Ignore
 
-        batch = payload.get("batch") if isinstance(payload, dict) else None
+        fields = payload if isinstance(payload, dict) else {}
+        batch = fields.get("batch")
         if isinstance(batch, str) and cancelled(batch):
             raise Ignore()  # the coordinator stopped (Ctrl-C): the rest of its runs are dropped, not graded
         t0 = time.monotonic()
         result = grade_task(payload, sandbox, settings)
         status = "refused" if "refused" in result else "graded"
-        log.info("%s a run of %s in %.1fs", status, str(payload.get("exercise"))[:40], time.monotonic() - t0)
+        exercise = printable(str(fields.get("exercise")))[:40]  # the message's words: never raw to a journal
+        log.info("%s a run of %s in %.1fs", status, exercise, time.monotonic() - t0)
         return result
 
     # Celery logs each task's return value: here a report with the student's output, which must not reach a
