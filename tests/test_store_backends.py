@@ -164,3 +164,27 @@ def test_sqlite_errors_unchanged(tmp_path: Path) -> None:
     store.put(replace(row(), task="t"))
     assert store.where == str(tmp_path / "g.sqlite")
     store.close()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["test_infrastructure_failures_are_retried_then_recorded", "test_a_changed_judge_regrades_what_the_old_one_graded"],
+)
+def test_the_local_batch_on_postgres(
+    name: str, postgres: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """test_batch's store-facing tests (retries recorded then retried on resume, a new judge regrades), with
+    the store they open swapped for a PostgreSQL one."""
+    from . import test_batch
+
+    opened: list[PostgresStore] = []
+
+    def on_postgres(path: Path) -> PostgresStore:
+        opened.append(PostgresStore(postgres.new_database()))
+        return opened[-1]
+
+    monkeypatch.setattr(test_batch, "Store", on_postgres)
+    getattr(test_batch, name)(tmp_path, monkeypatch)
+    assert opened and all(s.rows() for s in opened)
+    for s in opened:
+        s.close()
