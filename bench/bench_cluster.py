@@ -11,6 +11,7 @@ import argparse
 import os
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -93,6 +94,7 @@ def main() -> None:
     server = shutil.which("redis-server")
     if server is None:
         sys.exit("redis-server is not installed: bash .ci/setup.sh")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the workers and redis
     port, password = free_port(), secrets.token_hex(8)
     url = f"redis://:{password}@127.0.0.1:{port}/0"
     redis = subprocess.Popen(

@@ -146,3 +146,89 @@ def redis_server() -> Iterator[Redis]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class TlsRedis(Redis):
+    """Redis speaking only TLS, with a certificate of a CA of the test's own (made with openssl)."""
+
+    folder: Path = Path()
+
+    @property
+    def url(self) -> str:
+        return f"rediss://:{self.password}@127.0.0.1:{self.port}/0?ssl_ca_certs={self.folder / 'ca.pem'}"
+
+    def start(self) -> None:
+        server = shutil.which("redis-server")
+        if server is None:
+            pytest.fail("redis-server not found: install it (bash .ci/setup.sh does)")
+        f = self.folder
+        tls = ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+        tls += ["--tls-cert-file", str(f / "server.pem"), "--tls-key-file", str(f / "server.key")]
+        tls += ["--tls-ca-cert-file", str(f / "ca.pem")]
+        self.proc = subprocess.Popen(
+            [server, *tls, "--bind", "127.0.0.1", "--save", "", "--requirepass", self.password],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        pytest.fail("redis-server (TLS) did not start")
+
+
+def _certificates(folder: Path) -> None:
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=grade test CA",
+    )
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"
+    )
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+    )
+
+
+@pytest.fixture(scope="session")
+def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
+    folder = tmp_path_factory.mktemp("tls")
+    _certificates(folder)
+    server = TlsRedis(free_port(), secrets.token_hex(12), folder=folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

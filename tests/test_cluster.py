@@ -28,7 +28,7 @@ from .class_factory import make_class
 from .conftest import ROOT, ctrl_c_as_at_a_terminal
 
 if TYPE_CHECKING:
-    from .servers import Postgres, Redis
+    from .servers import Postgres, Redis, TlsRedis
 
 pytest_plugins = ["tests.servers"]  # the session's Redis and PostgreSQL servers, as fixtures
 pytestmark = pytest.mark.docker
@@ -338,3 +338,24 @@ def test_ctrl_c_stops_the_cluster_batch_and_the_same_command_resumes(
     assert f"resuming: {kept} of 26" in again.stderr.replace("\n", " "), again.stderr
     _same(_csv(url), local_csv)
     _once_each(url, local_csv)
+
+
+def test_tls_by_url_end_to_end(workers: Workers, tls_redis: TlsRedis, tmp_path: Path) -> None:
+    """rediss:// with the CA named in the URL: a worker and a batch talk TLS only (the server has no plain
+    port); without the CA the certificate is not trusted and both stop in one line."""
+    workers.start("tls@host-d", broker=tls_redis.url)
+    try:
+        for i in range(2):
+            (tmp_path / "class" / f"s{i}").mkdir(parents=True)
+            (tmp_path / "class" / f"s{i}" / "ex1.py").write_bytes((ROOT / "solutions" / "ex1_fork.py").read_bytes())
+        db = tmp_path / "g.sqlite"
+        done = _grade("batch", str(tmp_path / "class"), "--db", str(db), "-e", "ex1", "--broker", tls_redis.url)
+        assert done.returncode == 0, done.stderr
+        assert float(_csv(str(db))["s1"]["ex1_fork"]) == resolve("ex1").max_score
+        assert "graded a run" in workers.log("tls@host-d")
+        untrusted = tls_redis.url.split("?")[0]
+        refused = _grade("batch", str(tmp_path / "class"), "--db", str(db), "--broker", untrusted)
+        assert refused.returncode == 2 and "certificate" in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and tls_redis.password not in refused.stderr
+    finally:
+        workers.stop("tls@host-d")

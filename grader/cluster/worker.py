@@ -150,9 +150,14 @@ def check_broker(app: Any, broker: str) -> None:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=2, interval_start=0.5, interval_step=0.5, timeout=5)
     except Exception as err:  # noqa: BLE001 — kombu raises the transport's own errors
+        tls = (
+            " (rediss://: is its certificate signed by a CA this host trusts, or one named by ssl_ca_certs=?)"
+            if broker.lower().startswith("rediss:")
+            else ""
+        )
         raise GraderError(
             f"cannot reach the broker at {redact(broker)} ({type(err).__name__}) — is redis-server running there, "
-            "and are the URL's host, port and password right?"
+            f"and are the URL's host, port and password right?{tls}"
         ) from None
 
 
