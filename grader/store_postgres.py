@@ -8,6 +8,7 @@ one machine never imports it."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -55,11 +56,14 @@ class PostgresStore(BaseStore):
     def _fix(self) -> str:
         return "check the URL and that the user may create tables in that database, or pass another --db"
 
+    def _open(self) -> Any:
+        return self.psycopg.connect(
+            self.path, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="grade"
+        )
+
     def _connect(self) -> Any:
         try:
-            return self.psycopg.connect(
-                self.path, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="grade"
-            )
+            return self._open()
         except self.psycopg.Error as err:
             raise StoreError(
                 f"cannot reach the store at {self.where} ({_one_line(err)}) — is PostgreSQL running, and are the "
@@ -91,13 +95,10 @@ class PostgresStore(BaseStore):
             self._reconnect()
 
     def _reconnect(self) -> None:
-        try:
-            self.db.close()
-            self.db = self.psycopg.connect(
-                self.path, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="grade"
-            )
-        except self.psycopg.Error:
-            pass  # the next attempt fails on the closed connection and says why
+        self.db.close()
+        # when the server is still away, the next attempt fails on the closed connection and says why
+        with contextlib.suppress(self.psycopg.Error):
+            self.db = self._open()
 
     def _write_failed(self, err: Exception) -> str:
         return (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -31,8 +32,14 @@ if TYPE_CHECKING:
     from .servers import Postgres, Redis, TlsRedis
 
 pytest_plugins = ["tests.servers"]  # the session's Redis and PostgreSQL servers, as fixtures
-pytestmark = pytest.mark.docker
+# one xdist worker runs the whole module (`make test` distributes by group): its servers, workers and the
+# reference batch are made once
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("cluster")]
 ENV = {"GRADE_TIMEOUT_S": "8", "GRADE_GRACE_S": "0.3", "GRADE_START_MARGIN_S": "10"}
+# worker names are the containers' labels, which each worker's start-up sweep removes: unique to this session,
+# so two sessions on one engine (xdist workers, two checkouts) never sweep each other's runs
+TAG = secrets.token_hex(3)
+W1, W2, OLD, TLS = (f"{who}-{TAG}@{host}" for who, host in (("w1", "a"), ("w2", "b"), ("old", "c"), ("tls", "d")))
 REDELIVER_S = 12  # a run taken by a worker that died goes to another after this long (production: 300)
 EXERCISES = ("ex1", "ex2")
 
@@ -98,13 +105,13 @@ def labelled(name: str) -> list[str]:
 @pytest.fixture(scope="module")
 def workers(redis_server: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
     team = Workers(redis_server.url, tmp_path_factory.mktemp("workers"))
-    team.start("w1@host-a")
-    team.start("w2@host-b")
+    team.start(W1)
+    team.start(W2)
     try:
         yield team
     finally:
         team.stop_all()
-    for name in ("w1@host-a", "w2@host-b"):
+    for name in (W1, W2):
         assert labelled(name) == [], f"{name} left containers behind"
 
 
@@ -186,10 +193,10 @@ def test_two_workers_grade_the_class_like_a_local_batch(
     _same(_csv(url), local_csv)
     _once_each(url, local_csv)
     # both hosts took a share
-    assert "graded a run" in workers.log("w1@host-a") and "graded a run" in workers.log("w2@host-b")
+    assert "graded a run" in workers.log(W1) and "graded a run" in workers.log(W2)
     again = _grade(*_batch(klass, url, redis_server.url))  # resume: nothing runs again
     assert again.returncode == 0 and "resuming: 26 of 26" in again.stderr.replace("\n", " "), again.stderr
-    _no_secret(redis_server, postgres, done.stdout, done.stderr, workers.log("w1@host-a"), workers.log("w2@host-b"))
+    _no_secret(redis_server, postgres, done.stdout, done.stderr, workers.log(W1), workers.log(W2))
 
 
 def _wait_for(what: str, ok: object, timeout: float = 120) -> None:
@@ -207,20 +214,20 @@ def test_a_worker_killed_mid_run_loses_nothing(
     running: list[str] = []
 
     def w1_is_running() -> bool:
-        running[:] = labelled("w1@host-a")
+        running[:] = labelled(W1)
         return bool(running)
 
     _wait_for("w1 to start a run", w1_is_running)
-    workers.kill("w1@host-a")  # SIGKILL: no cleanup, no acknowledgement; its run waits for redelivery
+    workers.kill(W1)  # SIGKILL: no cleanup, no acknowledgement; its run waits for redelivery
     _, err = batch.communicate(timeout=600)
     assert batch.returncode == 0, err
     _same(_csv(url), local_csv)
     _once_each(url, local_csv)
-    assert set(running) & set(labelled("w1@host-a")), "the killed worker's container should still be there"
-    workers.start("w1@host-a")  # the host starts again: its strays are removed
-    assert labelled("w1@host-a") == []
-    assert "removed 0 stray" not in workers.log("w1@host-a").split("grade worker w1@host-a")[-1]
-    for name in ("w1@host-a", "w2@host-b"):
+    assert set(running) & set(labelled(W1)), "the killed worker's container should still be there"
+    workers.start(W1)  # the host starts again: its strays are removed
+    assert labelled(W1) == []
+    assert "removed 0 stray" not in workers.log(W1).split(f"grade worker {W1}")[-1]
+    for name in (W1, W2):
         assert "refused" not in workers.log(name)
 
 
@@ -276,18 +283,18 @@ def test_a_batch_refuses_workers_of_another_judge_and_they_never_take_its_runs(
     workers: Workers, klass: Path, postgres: Postgres, redis_server: Redis, tmp_path: Path
 ) -> None:
     other = redis_server.url.rsplit("/", 1)[0] + "/3"  # a broker of its own: only the other judge's worker
-    workers.start("old@host-c", broker=other, pythonpath=_other_judge(tmp_path))
+    workers.start(OLD, broker=other, pythonpath=_other_judge(tmp_path))
     try:
         url = postgres.new_database()
         done = _grade(*_batch(klass, url, other))
         assert done.returncode == 2
         line = done.stderr.strip().splitlines()[-1]
         assert "no worker grades with this judge" in line and "never mix two judges" in line, done.stderr
-        assert "graded a run" not in workers.log("old@host-c")
+        assert "graded a run" not in workers.log(OLD)
         with psycopg.connect(url) as db:
             assert db.execute("SELECT count(*) FROM results WHERE status <> 'missing'").fetchone() == (0,)
     finally:
-        workers.stop("old@host-c")
+        workers.stop(OLD)
 
 
 def test_a_pickled_task_is_refused_not_run(workers: Workers, redis_server: Redis, tmp_path: Path) -> None:
@@ -303,7 +310,7 @@ def test_a_pickled_task_is_refused_not_run(workers: Workers, redis_server: Redis
     evil.send_task(TASK, args=[_Touch(str(marker))], queue=queue_for(judge_version()), serializer="pickle")
     time.sleep(3)
     assert not marker.exists()
-    logs = workers.log("w1@host-a") + workers.log("w2@host-b")
+    logs = workers.log(W1) + workers.log(W2)
     assert "Refusing to deserialize untrusted content of type pickle" in logs
 
 
@@ -343,7 +350,7 @@ def test_ctrl_c_stops_the_cluster_batch_and_the_same_command_resumes(
 def test_tls_by_url_end_to_end(workers: Workers, tls_redis: TlsRedis, tmp_path: Path) -> None:
     """rediss:// with the CA named in the URL: a worker and a batch talk TLS only (the server has no plain
     port); without the CA the certificate is not trusted and both stop in one line."""
-    workers.start("tls@host-d", broker=tls_redis.url)
+    workers.start(TLS, broker=tls_redis.url)
     try:
         for i in range(2):
             (tmp_path / "class" / f"s{i}").mkdir(parents=True)
@@ -352,10 +359,10 @@ def test_tls_by_url_end_to_end(workers: Workers, tls_redis: TlsRedis, tmp_path: 
         done = _grade("batch", str(tmp_path / "class"), "--db", str(db), "-e", "ex1", "--broker", tls_redis.url)
         assert done.returncode == 0, done.stderr
         assert float(_csv(str(db))["s1"]["ex1_fork"]) == resolve("ex1").max_score
-        assert "graded a run" in workers.log("tls@host-d")
+        assert "graded a run" in workers.log(TLS)
         untrusted = tls_redis.url.split("?")[0]
         refused = _grade("batch", str(tmp_path / "class"), "--db", str(db), "--broker", untrusted)
         assert refused.returncode == 2 and "certificate" in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1 and tls_redis.password not in refused.stderr
     finally:
-        workers.stop("tls@host-d")
+        workers.stop(TLS)

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from grader import judge_version
@@ -130,8 +131,6 @@ def result_row(cell: Cell, meta: dict[str, Any], tid: str) -> Row:
 
 
 def _with_task(row: Row, tid: str) -> Row:
-    from dataclasses import replace
-
     return replace(row, task=tid)
 
 
