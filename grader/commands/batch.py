@@ -156,7 +156,7 @@ def grade_class(
 ) -> int:
     """`grade batch`: discover, grade with a progress bar, summarise; returns the exit code. With a broker,
     the runs go to `grade worker`s (grader/cluster/remote.py) and `jobs` is theirs to choose."""
-    from grader.batch import default_jobs, discover, run_batch
+    from grader.batch import default_jobs, discover
     from grader.catalog import registry, resolve
     from grader.cli import settings_from
     from grader.store import open_store
@@ -175,30 +175,12 @@ def grade_class(
     err.print(markup(describe_found(cells)), highlight=False)
     for note in notes:
         err.print(f"[yellow]skipped[/] an unreadable zip: {markup(note)}", highlight=False)
+    n = jobs or default_jobs()
+    sandbox = None if client is not None else _sandbox(settings, n)  # before the bar: its own status line
     with _progress(err) as progress:
-        if client is not None:
-            from grader.cluster.remote import run_remote
-
-            summary = run_remote(
-                cells,
-                store=store,
-                broker=client,
-                settings=settings,
-                regrade=regrade,
-                observer=BarObserver(progress),
-                note=lambda text: progress.console.print(markup(text), highlight=False),
-            )
-        else:
-            n = jobs or default_jobs()
-            summary = run_batch(
-                cells,
-                store=store,
-                sandbox=_sandbox(settings, n),
-                settings=settings,
-                jobs=n,
-                regrade=regrade,
-                observer=BarObserver(progress),
-            )
+        summary = _run(
+            cells, store, settings, sandbox=sandbox, client=client, jobs=n, regrade=regrade, progress=progress
+        )
     store.close()
     print_summary(summary, err)
     if summary.interrupted:
@@ -209,6 +191,43 @@ def grade_class(
         )
         return 130
     return 1 if summary.infra else 0
+
+
+def _run(
+    cells: list[Cell],
+    store: Any,
+    settings: Any,
+    *,
+    sandbox: Any,
+    client: Any,
+    jobs: int,
+    regrade: bool,
+    progress: Progress,
+) -> Summary:
+    """The batch on this machine's sandbox, or on the workers when a broker `client` is given."""
+    if client is not None:
+        from grader.cluster.remote import run_remote
+
+        return run_remote(
+            cells,
+            store=store,
+            broker=client,
+            settings=settings,
+            regrade=regrade,
+            observer=BarObserver(progress),
+            note=lambda text: progress.console.print(markup(text), highlight=False),
+        )
+    from grader.batch import run_batch
+
+    return run_batch(
+        cells,
+        store=store,
+        sandbox=sandbox,
+        settings=settings,
+        jobs=jobs,
+        regrade=regrade,
+        observer=BarObserver(progress),
+    )
 
 
 def register(app: typer.Typer) -> None:
