@@ -56,13 +56,16 @@ class Postgres:
             check=True,
             capture_output=True,
             timeout=120,
+            cwd=self.folder,  # the postgres user may not enter the test's own working folder
         )
 
     def start(self) -> None:
         options = (
             # fsync off: nothing here must outlive the machine; commits stay synchronous, so a server stopped
             # the hard way (as the fault tests do) keeps every acknowledged write, as a production one does
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
+            # TLS offered (not required): sslmode= in a store URL is tested against a CA of the test's own
+            f"-c ssl=on -c ssl_cert_file={self.folder / 'server.pem'} -c ssl_key_file={self.folder / 'server.key'}"
         )
         self._ctl("-w", "-o", options, "start")
 
@@ -87,10 +90,15 @@ def postgres() -> Iterator[Postgres]:
     (folder / "pw").write_text(password)
     if pg is not None:
         os.chown(folder, pg.pw_uid, pg.pw_gid)
-        os.chown(folder / "pw", pg.pw_uid, pg.pw_gid)
+    _certificates(folder)
+    if pg is not None:
+        for name in ("pw", "server.pem", "server.key"):
+            os.chown(folder / name, pg.pw_uid, pg.pw_gid)
     server = Postgres(folder, free_port(), password)
     init = [_pg_tool("initdb"), "-D", str(folder / "data"), "-U", "grade", "-A", "scram-sha-256"]
-    subprocess.run(_as_postgres(*init, f"--pwfile={folder / 'pw'}"), check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        _as_postgres(*init, f"--pwfile={folder / 'pw'}"), check=True, capture_output=True, timeout=120, cwd=folder
+    )
     server.start()
     try:
         yield server
@@ -99,6 +107,7 @@ def postgres() -> Iterator[Postgres]:
             _as_postgres(_pg_tool("pg_ctl"), "-D", str(folder / "data"), "-m", "immediate", "stop"),
             capture_output=True,
             timeout=60,
+            cwd=folder,
         )
         shutil.rmtree(folder, ignore_errors=True)
 

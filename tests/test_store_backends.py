@@ -188,3 +188,16 @@ def test_the_local_batch_on_postgres(
     assert opened and all(s.rows() for s in opened)
     for s in opened:
         s.close()
+
+
+def test_tls_by_url_with_sslmode(postgres: Postgres) -> None:
+    """sslmode= and sslrootcert= in the URL: the store's connection is encrypted and the server verified;
+    a CA the URL does not name is refused in one line, without the password."""
+    url = postgres.new_database() + f"?sslmode=verify-full&sslrootcert={postgres.folder / 'ca.pem'}"
+    store = PostgresStore(url)
+    assert store._execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
+    store.close()
+    unknown_ca = url.split("?")[0] + "?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"
+    with pytest.raises(StoreError, match="cannot reach the store") as info:
+        PostgresStore(unknown_ca)
+    assert "\n" not in str(info.value) and postgres.password not in str(info.value)
