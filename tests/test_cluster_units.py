@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +22,11 @@ from grader.settings import Settings
 from grader.urls import redact
 
 from .conftest import ROOT
+
+if TYPE_CHECKING:
+    from .servers import Redis
+
+pytest_plugins = ["tests.servers"]  # the session's Redis server, as a fixture
 
 
 @pytest.mark.parametrize(
@@ -145,9 +151,11 @@ def test_worker_and_batch_refuse_a_bad_broker_in_one_line(tmp_path: Path) -> Non
         assert "broker" in done.stderr or "Redis URL" in done.stderr
 
 
-def test_worker_refuses_to_start_without_an_engine() -> None:
-    done = _grade("worker", "--broker", "redis://127.0.0.1:9/0", DOCKER_HOST="unix:///nonexistent.sock")
+def test_worker_refuses_to_start_without_an_engine(redis_server: Redis) -> None:
+    """A reachable broker, no engine: one line naming the engine, and no worker left listening."""
+    done = _grade("worker", "--broker", redis_server.url, DOCKER_HOST="unix:///nonexistent.sock")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Docker engine" in done.stderr and redis_server.password not in done.stderr + done.stdout
 
 
 def test_deploy_files_keep_secrets_out_of_command_lines() -> None:
