@@ -11,7 +11,7 @@ demo: setup
 	grade submit ex1 --file solutions/ex1_fork.py --tree
 
 test: setup
-	$(PYTHON) -m pytest -n $(JOBS) -q
+	$(PYTHON) -m pytest -n $(JOBS) --dist loadgroup -q
 
 lint:
 	ruff check grader tests bench exercises
@@ -23,6 +23,7 @@ bench: setup
 	$(PYTHON) bench/bench_batch.py
 	$(PYTHON) bench/bench_judge.py
 	$(PYTHON) bench/bench_cli.py
+	$(PYTHON) bench/bench_cluster.py
 
 clean:
 	grade clean

@@ -11,6 +11,9 @@ command -v strace >/dev/null || need+=(strace)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v nslookup >/dev/null || need+=(bind9-dnsutils)
 command -v chromium >/dev/null || need+=(chromium)
+# the cluster tests (tests/test_cluster*.py) start their own Redis and PostgreSQL on loopback ports
+command -v redis-server >/dev/null || need+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -30,5 +33,5 @@ fi
 if python3 -m pip show grade 2>/dev/null | grep -q '^Editable project location:'; then
     python3 -m pip uninstall -y -q --root-user-action=ignore grade
 fi
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test,dev]'
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test,dev,cluster]'
 grade image build --bootstrap

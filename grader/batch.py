@@ -23,7 +23,7 @@ from grader.layouts import Found, find, printable, student_of
 from grader.report import Report
 from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
 from grader.settings import Settings
-from grader.store import Row, Store, now
+from grader.store import BaseStore, Row, now
 from grader.submission import SOURCE_BYTES
 
 RETRIES = 2  # infrastructure failures are retried this many times before the cell is recorded as `error`
@@ -271,12 +271,25 @@ def grade_cell(
         report = rejected(cell.exercise, cell.too_big, name=name, sandbox=sandbox.name)
         report.sha256 = cell.sha256
         return _row(cell, report)
+    return _row(cell, grade_source(cell.exercise, cell.source, name, sandbox, settings, stop, on_retry))
+
+
+def grade_source(
+    exercise: Exercise,
+    source: bytes,
+    name: str,
+    sandbox: Sandbox,
+    settings: Settings,
+    stop: threading.Event,
+    on_retry: Callable[[int, str], None],
+) -> Report:
+    """One file's report, with the infrastructure's failures retried (a cluster worker grades through this too)."""
     retrying = _Retrying(sandbox, stop, on_retry)
     # a file over the size limit is the student's `failed`; a check that raised is the grader's `error`
-    report = grade_or_error(cell.exercise, cell.source, sandbox=retrying, settings=settings, name=name)
+    report = grade_or_error(exercise, source, sandbox=retrying, settings=settings, name=name)
     if retrying.cause is not None:
         report.reason = f"infrastructure failure after {RETRIES + 1} attempts: {retrying.cause}"
-    return _row(cell, report)
+    return report
 
 
 def _crashed(cell: Cell, err: Exception) -> Row:
@@ -286,10 +299,26 @@ def _crashed(cell: Cell, err: Exception) -> Row:
     return _row(cell, broken(cell.exercise, why))
 
 
+def plan(cells: Sequence[Cell], store: BaseStore, summary: Summary, *, regrade: bool) -> list[Cell]:
+    """The cells to grade: those the store has no result for with this file and judge (all, with `regrade`);
+    the others are marked current and counted in `summary` as resumed."""
+    todo = []
+    for cell in cells:
+        version = cell.exercise.judge_version  # the engine's and this exercise's own
+        old = None if regrade else store.done(cell.student, cell.exercise.id, cell.sha256, version)
+        if old is not None:
+            store.mark(cell.student, cell.exercise.id, cell.sha256, version)
+            summary.skipped += 1
+            summary.counts[old.status] += 1
+        else:
+            todo.append(cell)
+    return todo
+
+
 def run_batch(
     cells: Sequence[Cell],
     *,
-    store: Store,
+    store: BaseStore,
     sandbox: Sandbox,
     settings: Settings,
     jobs: int,
@@ -301,15 +330,7 @@ def run_batch(
     obs = observer or NullObserver()
     summary = Summary(planned=len(cells))
     t0 = time.monotonic()
-    todo = []
-    for cell in cells:
-        old = None if regrade else store.done(cell.student, cell.exercise.id, cell.sha256, cell.exercise.judge_version)
-        if old is not None:
-            store.mark(cell.student, cell.exercise.id, cell.sha256, cell.exercise.judge_version)
-            summary.skipped += 1
-            summary.counts[old.status] += 1
-        else:
-            todo.append(cell)
+    todo = plan(cells, store, summary, regrade=regrade)
     obs.planned(len(cells), summary.skipped)
     stop = threading.Event()
 

@@ -37,6 +37,7 @@ LAZY_COMMANDS = {
     "verify": "grader.commands.packs",
     "new": "grader.commands.packs",
     "release": "grader.commands.packs",
+    "worker": "grader.commands.worker",
 }
 
 

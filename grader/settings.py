@@ -53,6 +53,10 @@ class Settings:
             setattr(self, name, _checked(f, given))
 
     @classmethod
+    def names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
     def default(cls, name: str) -> Any:
         return {f.name: f.default for f in dataclasses.fields(cls)}[name]
 

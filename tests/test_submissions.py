@@ -57,8 +57,6 @@ def test_submission_verdict(grade_file: GradeFile, path: Path) -> None:
     assert message and not message.startswith("not run"), message
 
 
-
-
 @pytest.mark.parametrize("ex", sorted(registry()), ids=str)
 def test_untouched_stub_gets_an_ordinary_failing_report(grade_file: GradeFile, ex: str) -> None:
     report = grade_file(ex, ROOT / registry()[ex].folder / "solution.py")

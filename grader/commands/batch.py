@@ -23,7 +23,12 @@ if TYPE_CHECKING:
     from grader.batch import Cell, Summary
     from grader.store import Row
 
-DB = Annotated[Path, typer.Option("--db", help="the results database", dir_okay=False)]
+# a path or a postgresql:// URL: kept a string, since a Path would fold the URL's `//`
+# GRADE_DB: a URL with a password stays out of the process list, which every user of the host can read
+DB = Annotated[
+    str,
+    typer.Option("--db", envvar="GRADE_DB", help="the results database: an SQLite file, or a postgresql:// URL"),
+]
 
 
 class ExportFormat(enum.StrEnum):
@@ -141,44 +146,89 @@ def _progress(console: Console) -> Progress:
 
 
 def grade_class(
-    submissions: Path, exercise_ids: list[str], *, jobs: int | None, db: Path, regrade: bool, timeout: float | None
+    submissions: Path,
+    exercise_ids: list[str],
+    *,
+    jobs: int | None,
+    db: str,
+    regrade: bool,
+    timeout: float | None,
+    broker: str | None = None,
 ) -> int:
-    """`grade batch`: discover, grade with a progress bar, summarise; returns the exit code."""
-    from grader.batch import default_jobs, discover, run_batch
+    """`grade batch`: discover, grade with a progress bar, summarise; returns the exit code. With a broker,
+    the runs go to `grade worker`s (grader/cluster/remote.py) and `jobs` is theirs to choose."""
+    from grader.batch import default_jobs, discover
     from grader.catalog import registry, resolve
     from grader.cli import settings_from
-    from grader.store import Store
+    from grader.store import open_store
 
     err = _console(stderr=True)
     exercises = [resolve(e) for e in exercise_ids] if exercise_ids else list(registry().values())
-    store = Store(db)  # a damaged database stops us before anything runs
+    store = open_store(db)  # a damaged database stops us before anything runs
     settings = settings_from(timeout_s=timeout)
+    client = None
+    if broker is not None:  # and so does a broker that does not answer
+        from grader.cluster.remote import Broker
+
+        client = Broker(broker, settings)
     notes: list[str] = []
     cells = discover(submissions, exercises, notes=notes, max_bytes=settings.source_bytes)
     err.print(markup(describe_found(cells)), highlight=False)
     for note in notes:
         err.print(f"[yellow]skipped[/] an unreadable zip: {markup(note)}", highlight=False)
     n = jobs or default_jobs()
-    sandbox = _sandbox(settings, n)
+    sandbox = None if client is not None else _sandbox(settings, n)  # before the bar: its own status line
     with _progress(err) as progress:
-        summary = run_batch(
-            cells,
-            store=store,
-            sandbox=sandbox,
-            settings=settings,
-            jobs=n,
-            regrade=regrade,
-            observer=BarObserver(progress),
+        summary = _run(
+            cells, store, settings, sandbox=sandbox, client=client, jobs=n, regrade=regrade, progress=progress
         )
     store.close()
     print_summary(summary, err)
     if summary.interrupted:
+        stopped = "the workers drop its queued runs" if broker else f"removed {summary.removed} running container(s)"
         err.print(
-            f"interrupted: removed {summary.removed} running container(s); finished results are kept in "
-            f"{markup(str(db))} — run the same command again to resume"
+            f"interrupted: {stopped}; finished results are kept in {markup(store.where)} — run the same command "
+            "again to resume"
         )
         return 130
     return 1 if summary.infra else 0
+
+
+def _run(
+    cells: list[Cell],
+    store: Any,
+    settings: Any,
+    *,
+    sandbox: Any,
+    client: Any,
+    jobs: int,
+    regrade: bool,
+    progress: Progress,
+) -> Summary:
+    """The batch on this machine's sandbox, or on the workers when a broker `client` is given."""
+    if client is not None:
+        from grader.cluster.remote import run_remote
+
+        return run_remote(
+            cells,
+            store=store,
+            broker=client,
+            settings=settings,
+            regrade=regrade,
+            observer=BarObserver(progress),
+            note=lambda text: progress.console.print(markup(text), highlight=False),
+        )
+    from grader.batch import run_batch
+
+    return run_batch(
+        cells,
+        store=store,
+        sandbox=sandbox,
+        settings=settings,
+        jobs=jobs,
+        regrade=regrade,
+        observer=BarObserver(progress),
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -193,18 +243,27 @@ def register(app: typer.Typer) -> None:
         jobs: Annotated[
             int | None, typer.Option("--jobs", "-j", min=1, help="runs at a time [default: 4 per core]")
         ] = None,
-        db: DB = Path("grades.sqlite"),
+        db: DB = "grades.sqlite",
         regrade: Annotated[bool, typer.Option("--regrade", help="grade again what is already graded")] = False,
         timeout: Annotated[float | None, typer.Option(help="wall-clock limit per run, in seconds")] = None,
+        broker: Annotated[
+            str | None,
+            typer.Option(
+                "--broker", envvar="GRADE_BROKER", help="hand the runs to `grade worker`s through this Redis URL"
+            ),
+        ] = None,
         pack: PackOption = None,
     ) -> None:
         """Grade a class: every student's every exercise, resumable; exit 0 when all ran, 1 on infrastructure errors."""
         use_packs(pack)
-        raise typer.Exit(grade_class(submissions, exercise or [], jobs=jobs, db=db, regrade=regrade, timeout=timeout))
+        code = grade_class(
+            submissions, exercise or [], jobs=jobs, db=db, regrade=regrade, timeout=timeout, broker=broker
+        )
+        raise typer.Exit(code)
 
     @app.command()
     def export(
-        db: DB = Path("grades.sqlite"),
+        db: DB = "grades.sqlite",
         fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, canvas, moodle or json")] = ExportFormat.csv,
         out_file: Annotated[Path | None, typer.Option("--out", help="write here [default: standard output]")] = None,
         roster: Annotated[Path | None, typer.Option("--roster", help="CSV mapping students to LMS ids")] = None,
@@ -223,7 +282,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def feedback(
-        db: DB = Path("grades.sqlite"),
+        db: DB = "grades.sqlite",
         out_dir: Annotated[Path, typer.Option("--out", help="folder for one markdown file per student")] = Path(
             "feedback"
         ),
@@ -237,7 +296,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def report(
-        db: DB = Path("grades.sqlite"),
+        db: DB = "grades.sqlite",
         html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML page here")] = None,
     ) -> None:
         """The class at a glance: score distributions, the most failed checks, errors and timeouts."""

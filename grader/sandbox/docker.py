@@ -101,9 +101,10 @@ def engine_hint(err: BaseException) -> str:
     return ENGINE_HINT
 
 
-def remove_strays(engine: Engine) -> int:
-    """Remove containers left by a grader that was killed outright; returns how many."""
-    strays = engine.containers(LABEL)
+def remove_strays(engine: Engine, *, label: str = LABEL) -> int:
+    """Remove containers left by a grader that was killed outright (those carrying `label`, `key` or
+    `key=value`: a cluster worker sweeps only its own); returns how many."""
+    strays = engine.containers(label)
     for cid in strays:
         with contextlib.suppress(EngineError, EngineGone, TimeoutError):
             engine.remove(cid)
@@ -116,8 +117,11 @@ class DockerSandbox:
     # other holds
     config_overrides: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, settings: Settings, *, progress: Any = None, pool_size: int = 10) -> None:
+    def __init__(
+        self, settings: Settings, *, progress: Any = None, pool_size: int = 10, labels: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
+        self.labels = dict(labels or {})  # laid on every container of this sandbox, beside LABEL
         self.engine = connect_engine()
         self.image = settings.image or self._ensure_image(progress, pool_size)
         self._profile = profile_json()
@@ -165,7 +169,7 @@ class DockerSandbox:
             rlimits=s.rlimits(),
         )
         policy = dataclasses.replace(policy, **self.config_overrides)
-        return self.engine.create(container_config(self.image, policy.to_json(), s, self._profile))
+        return self.engine.create(container_config(self.image, policy.to_json(), s, self._profile, self.labels))
 
     def run(self, request: RunRequest) -> RunOutcome:
         s = request.settings
@@ -222,13 +226,15 @@ class DockerSandbox:
         return outcome
 
 
-def container_config(image: str, policy_json: str, s: Settings, seccomp_profile: str) -> dict[str, Any]:
+def container_config(
+    image: str, policy_json: str, s: Settings, seccomp_profile: str, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The engine's create request for one run: no network, read-only root, every limit, two capabilities."""
     mib = 1 << 20
     return {
         "Image": image,
         "Env": [f"GRADE_CONFIG={policy_json}"],
-        "Labels": {LABEL: uuid.uuid4().hex, "grade": "1"},
+        "Labels": {**(labels or {}), LABEL: uuid.uuid4().hex, "grade": "1"},
         # the hostname no longer names the container
         "Hostname": "grade",
         "User": "root",
