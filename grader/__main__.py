@@ -1,5 +1,5 @@
-"""`python -m grader` runs the CLI."""
+"""`python -m grader` runs the CLI, as the `grade` command does."""
 
-from grader.cli import main
+from grader.entry import main
 
 main()

@@ -8,10 +8,14 @@ Ctrl-C and SIGTERM in the main thread stop the run's container before they end t
 
 from __future__ import annotations
 
+import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
+from grader.sandbox.base import RunRequest, Sandbox
+
+if TYPE_CHECKING:
+    from grader.sandbox.outcome import RunOutcome
 
 
 class BackgroundRun:
@@ -22,6 +26,9 @@ class BackgroundRun:
         self.request = request
         self._outcome: RunOutcome | None = None
         self._error: BaseException | None = None
+        # from now until the outcome is collected, SIGTERM (a closed terminal, a CI cancel) is an interrupt: the
+        # main thread's clean-up removes the container instead of the process dying with it still running
+        self._previous = _sigterm_as_interrupt()
         self._thread = threading.Thread(target=self._work, name="sandbox-run", daemon=True)
         self._thread.start()
 
@@ -33,16 +40,14 @@ class BackgroundRun:
 
     def outcome(self) -> RunOutcome:
         """The run's outcome, raising what the run raised; an interrupt removes the run's container first."""
-        from grader.sandbox.docker import _terminate_as_interrupt
-
-        with _terminate_as_interrupt():
-            try:
-                while self._thread.is_alive():
-                    self._thread.join(0.2)  # a bounded join: the main thread stays interruptible
-            except KeyboardInterrupt:
-                _stop(self.sandbox)
-                self._thread.join(30)
-                raise
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.2)  # a bounded join: the main thread stays interruptible
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+        finally:
+            self._restore()
         if self._error is not None:
             raise self._error
         assert self._outcome is not None
@@ -50,8 +55,27 @@ class BackgroundRun:
 
     def cancel(self) -> None:
         """Stop the run (its container is removed) and wait for its thread; its outcome is never judged."""
-        _stop(self.sandbox)
-        self._thread.join(30)
+        try:
+            _stop(self.sandbox)
+            self._thread.join(30)
+        finally:
+            self._restore()
+
+    def _restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
+
+
+def _sigterm_as_interrupt() -> Any:
+    """Make SIGTERM raise KeyboardInterrupt in the main thread; the handler it replaces (None elsewhere)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _stop(sandbox: Any) -> None:

@@ -21,7 +21,8 @@ from grader.errors import GraderError, StoreError, SubmissionError
 from grader.grading import broken, grade_or_error, rejected
 from grader.layouts import Found, find, printable, student_of
 from grader.report import Report
-from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
+from grader.sandbox.base import RunRequest, Sandbox
+from grader.sandbox.outcome import RunOutcome
 from grader.settings import Settings
 from grader.store import BaseStore, Row, now
 from grader.submission import SOURCE_BYTES

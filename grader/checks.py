@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from grader.sandbox.base import RunOutcome
+from grader.sandbox.outcome import RunOutcome
 from grader.tree import Line, Proc, Thread, Tree
 
 _PUNCT_END = re.compile(r"[\s.!。…:;,]*$")

@@ -20,6 +20,7 @@ from grader.errors import SubmissionError
 from grader.submission import load_submission, precheck
 
 if TYPE_CHECKING:
+    from grader.background import BackgroundRun
     from grader.catalog import Exercise
     from grader.report import Report
     from grader.settings import Settings
@@ -81,10 +82,36 @@ def solution_file(ex_id: str) -> Path:
     return root / "exercises" / ex_id / "solution.py"
 
 
+@dataclass
+class Started:
+    """A run under way, and what it was started from: judged once its exercise has loaded and agrees."""
+
+    needs: RunNeeds
+    source: bytes
+    file: Path
+    run_settings: Settings
+    sandbox: Any
+    run: BackgroundRun
+
+
+def start(needs: RunNeeds, source: bytes, file: Path, settings: Settings, sandbox: Any) -> Started:
+    from grader.background import BackgroundRun
+    from grader.sandbox.base import RunRequest
+
+    run_settings = raised(settings, needs.limits)
+    run = BackgroundRun(sandbox, RunRequest(source=source, settings=run_settings, dns=needs.needs_dns))
+    return Started(needs, source, file, run_settings, sandbox, run)
+
+
 def graded_file(
     name: str, file: Path | None, settings: Settings, make_sandbox: Callable[[Settings], Any], extra: tuple[Path, ...]
 ) -> tuple[Report, Path]:
     """The report on `file` (default: the checkout's copy) as exercise `name`, and the file graded."""
+    from grader.early_args import adopt
+
+    started = adopt(name, file, settings, extra)  # the run grader/entry.py started, if it is exactly this one
+    if started is not None:
+        return _judged(name, started, settings, make_sandbox), started.file
     needs = peek(name, extra) or RunNeeds.of(resolve(name))
     file = file or solution_file(needs.id)
     source = load_submission(file)
@@ -93,35 +120,28 @@ def graded_file(
         from grader.grading import rejected
 
         return rejected(resolve(name), problem, name=file.name, source=source), file
-    return _run_and_judge(name, needs, source, file.name, settings, make_sandbox), file
-
-
-def _run_and_judge(
-    name: str,
-    needs: RunNeeds,
-    source: bytes,
-    file_name: str,
-    settings: Settings,
-    make_sandbox: Callable[[Settings], Any],
-) -> Report:
-    from grader.background import BackgroundRun, overlappable
-    from grader.sandbox.base import RunRequest
+    from grader.background import overlappable
 
     sandbox = make_sandbox(settings)
     if not overlappable(sandbox):
         from grader.grading import grade
 
-        return grade(resolve(name), source, sandbox=sandbox, settings=settings, name=file_name)
-    run_settings = raised(settings, needs.limits)
-    run = BackgroundRun(sandbox, RunRequest(source=source, settings=run_settings, dns=needs.needs_dns))
+        return grade(resolve(name), source, sandbox=sandbox, settings=settings, name=file.name), file
+    return _judged(name, start(needs, source, file, settings, sandbox), settings, make_sandbox), file
+
+
+def _judged(name: str, started: Started, settings: Settings, make_sandbox: Callable[[Settings], Any]) -> Report:
+    """The started run judged as exercise `name`, the packs, the judge and the renderer loaded while it runs."""
     try:
-        ex = resolve(name)  # the packs load, checked, while the program runs
-        import grader.reports.text  # noqa: F401 — as are the judge and the renderer
+        ex = resolve(name)
+        import grader.reports.text  # noqa: F401 — imported now, during the run
         from grader.grading import grade, judged
     except BaseException:
-        run.cancel()
+        started.run.cancel()
         raise
-    if RunNeeds.of(ex) != needs:  # the raw read was wrong: that run was made for another exercise's needs
-        run.cancel()  # which stops `sandbox` for good: the file is graded again in a new one
-        return grade(ex, source, sandbox=make_sandbox(settings), settings=settings, name=file_name)
-    return judged(ex, source, run.outcome(), run_settings, sandbox=sandbox.name, name=file_name)
+    file_name = started.file.name
+    if RunNeeds.of(ex) != started.needs:  # the raw read was wrong: that run was made for another exercise's needs
+        started.run.cancel()  # which stops its sandbox for good: the file is graded again in a new one
+        return grade(ex, started.source, sandbox=make_sandbox(settings), settings=settings, name=file_name)
+    outcome = started.run.outcome()
+    return judged(ex, started.source, outcome, started.run_settings, sandbox=started.sandbox.name, name=file_name)

@@ -14,7 +14,8 @@ from grader.catalog import Exercise
 from grader.checks import Check, Run, dropped_output, last_error, untraced_output
 from grader.errors import GraderError, SubmissionError
 from grader.report import CheckResult, Fault, Report, Status
-from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
+from grader.sandbox.base import RunRequest, Sandbox
+from grader.sandbox.outcome import RunOutcome
 from grader.settings import Settings
 from grader.submission import precheck
 from grader.trace import parse

@@ -22,7 +22,8 @@ from typing import Literal
 from grader.catalog import Exercise
 from grader.grading import grade_or_error
 from grader.report import Report
-from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
+from grader.sandbox.base import RunRequest, Sandbox
+from grader.sandbox.outcome import RunOutcome
 from grader.settings import Settings
 
 START_METHODS = ("fork", "spawn", "forkserver")

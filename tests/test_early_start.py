@@ -32,9 +32,9 @@ NAMES = ["ex1", "1", "fork", "ex1_fork", "EX3", "pool.py", " ex4 ", "queue", "ex
 def a_pack(tmp_path: Path, name: str = "mine") -> Path:
     (tmp_path / "exercises").mkdir(parents=True)
     (tmp_path / "exercises" / "pack.toml").write_text(f'name = "{name}"\n')
-    shutil.copytree(ROOT / "exercises" / "ex1_fork", tmp_path / "exercises" / "ex9_slow")
-    spec = tmp_path / "exercises" / "ex9_slow" / "exercise.toml"
-    text = spec.read_text().replace("number = 1", "number = 9").replace('name = "fork"', 'name = "slow"')
+    shutil.copytree(ROOT / "exercises" / "ex1_fork", tmp_path / "exercises" / "ex42_slow")
+    spec = tmp_path / "exercises" / "ex42_slow" / "exercise.toml"
+    text = spec.read_text().replace("number = 1", "number = 42").replace('name = "fork"', 'name = "slow"')
     spec.write_text(text.replace("[[checks]]", "needs_dns = true\n\n[limits]\ntimeout_s = 42\n\n[[checks]]", 1))
     return tmp_path
 
@@ -62,9 +62,9 @@ def test_a_name_the_raw_read_cannot_place_starts_nothing_early(name: str) -> Non
 def test_the_raw_read_sees_dns_and_raised_limits_as_the_loaded_exercise(tmp_path: Path) -> None:
     pack = a_pack(tmp_path)
     needs = peek("slow", (pack,))
-    assert needs == RunNeeds("ex9_slow", True, {"timeout_s": 42})
+    assert needs == RunNeeds("ex42_slow", True, {"timeout_s": 42})
     with extra_pack(pack):
-        assert RunNeeds.of(registry()["ex9_slow"]) == needs
+        assert RunNeeds.of(registry()["ex42_slow"]) == needs
 
 
 class Recording:
@@ -89,10 +89,10 @@ def test_the_early_run_carries_the_exercises_raised_limits_and_dns(tmp_path: Pat
     pack = a_pack(tmp_path)
     box = Recording()
     with extra_pack(pack):
-        report, _ = graded_file("ex9", ROOT / "solutions" / "ex1_fork.py", Settings(), lambda s: box, (pack,))
+        report, _ = graded_file("ex42", ROOT / "solutions" / "ex1_fork.py", Settings(), lambda s: box, (pack,))
     (request,) = box.requests
     assert request.dns is True and request.settings.timeout_s == 42
-    assert report.exercise == "ex9_slow" and report.status == "error" and box.stopped == 0
+    assert report.exercise == "ex42_slow" and report.status == "error" and box.stopped == 0
 
 
 def test_a_file_that_cannot_run_starts_no_run(tmp_path: Path) -> None:
@@ -107,13 +107,13 @@ def test_a_file_that_cannot_run_starts_no_run(tmp_path: Path) -> None:
 def test_a_pack_that_fails_to_load_stops_the_early_run(tmp_path: Path) -> None:
     """The container starts from the raw read; the checks then fail to import: one line, no container left."""
     pack = a_pack(tmp_path)
-    (pack / "exercises" / "ex9_slow" / "checks.py").write_text("import nothing_such_module\n")
+    (pack / "exercises" / "ex42_slow" / "checks.py").write_text("import nothing_such_module\n")
     token = uuid.uuid4().hex
     program = tmp_path / "loop.py"
     program.write_text(f"# {token}\nwhile True:\n    pass\n")
     t0 = time.monotonic()
     res = subprocess.run(
-        [sys.executable, "-m", "grader", "submit", "ex9", "--pack", str(pack), "--file", str(program)],
+        [sys.executable, "-m", "grader", "submit", "ex42", "--pack", str(pack), "--file", str(program)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -134,7 +134,7 @@ def running_sources() -> list[str]:
     sources = []
     for cid in ps.stdout.split():
         out = subprocess.run(["docker", "inspect", "-f", "{{json .Config.Env}}", cid], capture_output=True, text=True)
-        for item in json.loads(out.stdout or "[]"):
+        for item in json.loads(out.stdout.strip() or "[]"):
             if item.startswith("GRADE_CONFIG="):
                 with contextlib.suppress(ValueError, TypeError, KeyError, zlib.error):  # removed meanwhile, other runs
                     policy = json.loads(item.split("=", 1)[1])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, SUBMISSIONS, GradeFile, failing
+from .conftest import ROOT, SUBMISSIONS, GradeFile, examples, failing
 
 pytestmark = pytest.mark.docker
 METHODS = ["fork", "spawn", "forkserver"]
@@ -26,7 +26,7 @@ def test_ex9_reference_passes_under_every_start_method(grade_file: GradeFile, me
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 @pytest.mark.parametrize(
     "path",
-    sorted(SUBMISSIONS.glob("ex9_pipe/*.py")) + [SUBMISSIONS / "ex6_threads" / "fail__one_thread__process_instead.py"],
+    examples("ex9_pipe") + [SUBMISSIONS / "ex6_threads" / "fail__one_thread__process_instead.py"],
     ids=lambda p: f"{p.parent.name}/{p.stem}",
 )
 def test_same_verdict_under_start_method(grade_file: GradeFile, path: Path, method: str) -> None:

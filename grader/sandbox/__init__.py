@@ -6,12 +6,25 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from grader.errors import EngineUnavailable, GraderError
-from grader.sandbox.base import RunOutcome, RunRequest, Sandbox
+from grader.sandbox.base import RunRequest, Sandbox
 from grader.settings import Settings
 
+if TYPE_CHECKING:
+    from grader.sandbox.outcome import RunOutcome
+
 __all__ = ["RunOutcome", "RunRequest", "Sandbox", "select"]
+
+
+def __getattr__(name: str) -> Any:
+    """RunOutcome, loaded when first asked for (it needs the validation library)."""
+    if name == "RunOutcome":
+        from grader.sandbox.outcome import RunOutcome
+
+        return RunOutcome
+    raise AttributeError(name)
 
 
 def in_container() -> bool:

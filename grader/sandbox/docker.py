@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from grader.errors import EngineUnavailable, ImageError, SubmissionError
 from grader.image.seccomp import profile_json
-from grader.sandbox.base import IMAGE_UIDS, RunOutcome, RunRequest, entrypoint_policy
+from grader.sandbox.base import IMAGE_UIDS, RunRequest, entrypoint_policy
 from grader.sandbox.engine import Engine, EngineError, EngineGone, NotFound
 from grader.settings import Settings
 
 if TYPE_CHECKING:
     import docker
+
+    from grader.sandbox.outcome import RunOutcome
 
 LABEL = "grade.run"
 ENGINE_HINT = "is dockerd running? start it with `sudo systemctl start docker` (or `dockerd &`)"
@@ -118,11 +120,17 @@ class DockerSandbox:
     config_overrides: ClassVar[dict[str, Any]] = {}
 
     def __init__(
-        self, settings: Settings, *, progress: Any = None, pool_size: int = 10, labels: dict[str, str] | None = None
+        self,
+        settings: Settings,
+        *,
+        progress: Any = None,
+        pool_size: int = 10,
+        labels: dict[str, str] | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self.settings = settings
         self.labels = dict(labels or {})  # laid on every container of this sandbox, beside LABEL
-        self.engine = connect_engine()
+        self.engine = engine or connect_engine()  # given: already pinged
         self.image = settings.image or self._ensure_image(progress, pool_size)
         self._profile = profile_json()
         self.last_container: str | None = None  # id of the latest run's container, for tests and tools
@@ -186,14 +194,14 @@ class DockerSandbox:
         except NotFound as err:
             raise ImageError(f"image {self.image} is missing — build it with `grade image build`") from err
         except (EngineError, EngineGone, TimeoutError) as err:
-            return RunOutcome(infra_error=f"could not create the container: {err}")
+            return _outcome_class()(infra_error=f"could not create the container: {err}")
         self.last_container = cid
         with _live_lock:
             _live.add(cid)
             stopped = self._stopped
         try:
             if stopped:  # stop_all() came while the container was being created
-                return RunOutcome(infra_error="the run was stopped before its container started")
+                return _outcome_class()(infra_error="the run was stopped before its container started")
             return self._run(cid, s)
         finally:
             destroy(self.engine, cid)
@@ -211,19 +219,27 @@ class DockerSandbox:
                 _signal(engine, cid, "SIGCONT")
                 _signal(engine, cid, "SIGKILL")
                 why = "the container did not end by itself and was killed"
-                return RunOutcome(kill_reason="timeout", infra_error=why)
+                return _outcome_class()(kill_reason="timeout", infra_error=why)
             logs = engine.logs(cid).decode("utf-8", "replace")
             oom = bool(engine.inspect(cid)["State"].get("OOMKilled"))
         except (EngineGone, TimeoutError) as err:  # whenever it happens (start, wait, logs): one wording
-            return RunOutcome(infra_error=f"the Docker engine stopped answering during the run: {err}")
+            return _outcome_class()(infra_error=f"the Docker engine stopped answering during the run: {err}")
         except EngineError as err:
-            return RunOutcome(infra_error=f"the Docker engine failed during the run: {err}")
-        outcome = RunOutcome.from_entrypoint(logs)
+            return _outcome_class()(infra_error=f"the Docker engine failed during the run: {err}")
+        outcome = _outcome_class().from_entrypoint(logs)
         if oom and outcome.infra_error:
             # the kernel ended the entrypoint itself for want of memory: the program filled it, not the grader
-            return RunOutcome(oom_killed=True)
+            return _outcome_class()(oom_killed=True)
         outcome.oom_killed = bool(oom or outcome.oom_kills)
         return outcome
+
+
+def _outcome_class() -> type[RunOutcome]:
+    """RunOutcome, imported when a run has ended: its validation library loads while the container starts,
+    in `grade submit`'s main thread, never before this thread's engine calls."""
+    from grader.sandbox.outcome import RunOutcome
+
+    return RunOutcome
 
 
 def container_config(

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from grader.errors import GraderError
 from grader.image.policy import Policy
-from grader.sandbox.base import NONE_UID, RunOutcome, RunRequest, entrypoint_policy
+from grader.sandbox.base import NONE_UID, RunRequest, entrypoint_policy
+from grader.sandbox.outcome import RunOutcome
 from grader.settings import Settings
 
 IMAGE = Path(__file__).resolve().parent.parent / "image"
