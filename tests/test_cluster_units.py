@@ -176,3 +176,16 @@ def test_deploy_files_keep_secrets_out_of_command_lines() -> None:
     unit = (ROOT / "deploy" / "grade-worker.service").read_text()
     exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
     assert "grade worker" in exec_start and "--broker" not in exec_start and "EnvironmentFile=" in unit
+
+
+def test_the_compose_file_follows_the_compose_specification(tmp_path: Path) -> None:
+    """No registry answers here, so the compose file cannot be run: it is checked against the Compose
+    Specification's own schema (vendored by check-jsonschema); a broken copy is refused, so the check bites."""
+    compose = ROOT / "deploy" / "compose.yaml"
+    cmd = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec"]
+    good = subprocess.run([*cmd, str(compose)], capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(compose.read_text().replace("    restart: unless-stopped", "    restart_policy: always", 1))
+    bad = subprocess.run([*cmd, str(broken)], capture_output=True, text=True)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
