@@ -218,14 +218,16 @@ def submit(
         output_bytes=output_bytes,
         grace_s=grace,
     )
-    report, file = graded_file(exercise, file, settings, make_sandbox, extra_packs())
+    renderer = ("grader.reports.text",) if fmt is Format.text else ()  # imported while the program runs
+    report, file = graded_file(exercise, file, settings, make_sandbox, extra_packs(), preload=renderer)
     report.submission = str(file)
-    from grader.neutralise import json_text
-    from grader.reports.text import render
-
     if fmt is Format.json:
+        from grader.neutralise import json_text
+
         print(json_text(report.model_dump_json(indent=2, exclude=None if tree else {"tree"})))
     else:
+        from grader.reports.text import render
+
         # the picture helps most when something is wrong: drawn then unless --no-tree
         render(report, console=console(), tree=not report.full_marks if tree is None else tree, title=str(file))
     raise typer.Exit(0 if report.status == "passed" else 1)

@@ -104,14 +104,21 @@ def start(needs: RunNeeds, source: bytes, file: Path, settings: Settings, sandbo
 
 
 def graded_file(
-    name: str, file: Path | None, settings: Settings, make_sandbox: Callable[[Settings], Any], extra: tuple[Path, ...]
+    name: str,
+    file: Path | None,
+    settings: Settings,
+    make_sandbox: Callable[[Settings], Any],
+    extra: tuple[Path, ...],
+    *,
+    preload: tuple[str, ...] = (),
 ) -> tuple[Report, Path]:
-    """The report on `file` (default: the checkout's copy) as exercise `name`, and the file graded."""
+    """The report on `file` (default: the checkout's copy) as exercise `name`, and the file graded; the modules
+    named in `preload` (the caller's renderer) are imported while the program runs."""
     from grader.early_args import adopt
 
     started = adopt(name, file, settings, extra)  # the run grader/entry.py started, if it is exactly this one
     if started is not None:
-        return _judged(name, started, settings, make_sandbox), started.file
+        return _judged(name, started, settings, make_sandbox, preload), started.file
     needs = peek(name, extra) or RunNeeds.of(resolve(name))
     file = file or solution_file(needs.id)
     source = load_submission(file)
@@ -127,15 +134,22 @@ def graded_file(
         from grader.grading import grade
 
         return grade(resolve(name), source, sandbox=sandbox, settings=settings, name=file.name), file
-    return _judged(name, start(needs, source, file, settings, sandbox), settings, make_sandbox), file
+    started = start(needs, source, file, settings, sandbox)
+    return _judged(name, started, settings, make_sandbox, preload), file
 
 
-def _judged(name: str, started: Started, settings: Settings, make_sandbox: Callable[[Settings], Any]) -> Report:
-    """The started run judged as exercise `name`, the packs, the judge and the renderer loaded while it runs."""
+def _judged(
+    name: str, started: Started, settings: Settings, make_sandbox: Callable[[Settings], Any], preload: tuple[str, ...]
+) -> Report:
+    """The started run judged as exercise `name`, the packs, the judge and `preload` loaded while it runs."""
+    import importlib
+
     try:
         ex = resolve(name)
-        import grader.reports.text  # noqa: F401 — imported now, during the run
         from grader.grading import grade, judged
+
+        for module in preload:
+            importlib.import_module(module)
     except BaseException:
         started.run.cancel()
         raise
