@@ -13,7 +13,9 @@ SUBMISSIONS = ROOT / "exercises"
 # Hostile programs that end the same way every time, so a batch cell can be compared with a lone run.
 HOSTILE = {
     "spin": "while True:\n    pass\n",  # timeout
-    "flood": "while True:\n    print('x' * 4000)\n",  # output limit: error
+    # output limit: error. Written 64 KiB at a time, so that the 8 MiB limit comes long before the time limit even
+    # on a machine busy with a whole class (4 KiB lines let a loaded run reach its time limit first, a `timeout`)
+    "flood": "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n",
     "syntax": "def broken(:\n    pass\n",  # failed before any container
     "orphan": "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nprint('bye')\n",  # leftover killed
     "forkbomb": (

@@ -97,7 +97,8 @@ class Workers:
 def labelled(name: str) -> list[str]:
     client = docker.from_env()
     try:
-        return [c.id for c in client.containers.list(all=True, filters={"label": f"grade.worker={name}"})]
+        # the raw listing: containers.list() inspects each one it found, and a run that ended meanwhile is a 404
+        return [c["Id"] for c in client.api.containers(all=True, filters={"label": f"grade.worker={name}"})]
     finally:
         client.close()
 
