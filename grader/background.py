@@ -8,10 +8,10 @@ Ctrl-C and SIGTERM in the main thread stop the run's container before they end t
 
 from __future__ import annotations
 
-import signal
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from grader.interrupts import restore, sigterm_as_interrupt, stop_runs
 from grader.sandbox.base import RunRequest, Sandbox
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class BackgroundRun:
         self._error: BaseException | None = None
         # from now until the outcome is collected, SIGTERM (a closed terminal, a CI cancel) is an interrupt: the
         # main thread's clean-up removes the container instead of the process dying with it still running
-        self._previous = _sigterm_as_interrupt()
+        self._previous = sigterm_as_interrupt()
         self._thread = threading.Thread(target=self._work, name="sandbox-run", daemon=True)
         self._thread.start()
 
@@ -56,32 +56,14 @@ class BackgroundRun:
     def cancel(self) -> None:
         """Stop the run (its container is removed) and wait for its thread; its outcome is never judged."""
         try:
-            _stop(self.sandbox)
+            stop_runs(self.sandbox)
             self._thread.join(30)
         finally:
             self._restore()
 
     def _restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
-
-
-def _sigterm_as_interrupt() -> Any:
-    """Make SIGTERM raise KeyboardInterrupt in the main thread; the handler it replaces (None elsewhere)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, interrupt)
-
-
-def _stop(sandbox: Any) -> None:
-    stop_all = getattr(sandbox, "stop_all", None)
-    if callable(stop_all):
-        stop_all()
+        restore(self._previous)
+        self._previous = None
 
 
 def overlappable(sandbox: Sandbox) -> bool:

@@ -19,6 +19,7 @@ from grader.archives import Unpacker, is_zip, student_budget
 from grader.catalog import Exercise
 from grader.errors import GraderError, StoreError, SubmissionError
 from grader.grading import broken, grade_or_error, rejected
+from grader.interrupts import restore, sigterm_as_interrupt, stop_runs
 from grader.layouts import Found, find, printable, student_of
 from grader.report import Report
 from grader.sandbox.base import RunRequest, Sandbox
@@ -348,7 +349,7 @@ def run_batch(
     pending: dict[Future[Row], Cell] = {}
     main = threading.current_thread() is threading.main_thread()
     # SIGTERM (a closed terminal, a CI cancel) stops the batch like Ctrl-C instead of stranding containers
-    on_term = signal.signal(signal.SIGTERM, _interrupt) if main else None
+    on_term = sigterm_as_interrupt()
     try:
         pending = {pool.submit(work, cell): cell for cell in todo}
         while pending:
@@ -368,7 +369,7 @@ def run_batch(
         try:
             stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            summary.removed = _stop_running(sandbox)
+            summary.removed = stop_runs(sandbox)
             # queued work was cancelled, and a cancelled future never counts as done for wait(): only the runs
             # already under way are waited for
             wait([f for f in pending if not f.cancelled()], timeout=settings.start_margin_s)
@@ -379,21 +380,10 @@ def run_batch(
             raise
     finally:
         pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
-        if main:
-            signal.signal(signal.SIGTERM, on_term)
+        restore(on_term)
         summary.elapsed_s = time.monotonic() - t0
     return summary
 
 
 class _Cancelled(Exception):
     pass
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _stop_running(sandbox: Sandbox) -> int:
-    """Remove the containers this batch is running, if the sandbox can (the Docker one can)."""
-    stop_all = getattr(sandbox, "stop_all", None)
-    return int(stop_all()) if callable(stop_all) else 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import signal
 import threading
 import time
 import uuid
@@ -26,6 +25,7 @@ from grader.cluster.app import CANCEL_PREFIX, TASK, make_app, queue_for
 from grader.cluster.worker import check_broker, task_payload
 from grader.errors import GraderError, StoreError
 from grader.grading import broken
+from grader.interrupts import restore, sigterm_as_interrupt
 from grader.layouts import printable
 from grader.report import Report
 from grader.settings import Settings
@@ -158,8 +158,7 @@ def run_remote(
     tasks = {task_id(cell, batch if regrade else ""): cell for cell in runs}
     if tasks:
         require_workers(client)
-    main = threading.current_thread() is threading.main_thread()
-    on_term = signal.signal(signal.SIGTERM, _interrupt) if main else None
+    on_term = sigterm_as_interrupt()  # SIGTERM stops the batch as Ctrl-C does
     try:
         _collect(client, tasks, batch, store, summary, obs, note)
     except (KeyboardInterrupt, StoreError) as err:
@@ -168,8 +167,7 @@ def run_remote(
         if isinstance(err, StoreError):
             raise
     finally:
-        if main:
-            signal.signal(signal.SIGTERM, on_term)
+        restore(on_term)
         summary.elapsed_s = time.monotonic() - t0
     return summary
 
@@ -313,7 +311,3 @@ def _quietly(action: Callable[[Any], None], arg: Any) -> None:
     # a best effort on the way out; the result keys expire on their own
     with contextlib.suppress(Exception):
         action(arg)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt

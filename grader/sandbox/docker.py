@@ -8,16 +8,15 @@ import contextlib
 import dataclasses
 import os
 import random
-import signal
 import threading
 import time
 import uuid
 import zlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from grader.errors import EngineUnavailable, ImageError, SubmissionError
 from grader.image.seccomp import profile_json
+from grader.interrupts import sigterm_interrupts
 from grader.sandbox.base import IMAGE_UIDS, RunRequest, entrypoint_policy
 from grader.sandbox.engine import Engine, EngineError, EngineGone, NotFound
 from grader.settings import Settings
@@ -183,7 +182,7 @@ class DockerSandbox:
         s = request.settings
         uid = take_uid()
         try:
-            with _terminate_as_interrupt():
+            with sigterm_interrupts():  # Ctrl-C's clean-up, not a death with the container running
                 return self._create_and_run(request, s, uid)
         finally:
             give_uid(uid)  # after destroy(): the container and its processes are gone
@@ -310,23 +309,6 @@ def destroy(engine: Engine, cid: str, *, attempts: int = 20) -> bool:
     finally:
         if interrupted:
             raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a closed terminal, a CI cancel) cleans up like Ctrl-C instead of killing us outright."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @atexit.register
