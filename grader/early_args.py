@@ -120,9 +120,10 @@ def _ready_sandbox(settings: Settings) -> Any:
     from grader.sandbox.docker import DockerSandbox, connect_engine
 
     engine = connect_engine(timeout=2)
-    if not engine.image_exists(settings.image or image_tag()):
+    image = settings.image or image_tag()
+    if not engine.image_exists(image):
         return None
-    return DockerSandbox(settings, engine=engine)
+    return DockerSandbox(settings, engine=engine, image=image)  # checked once: no second round trip
 
 
 def adopt(exercise: str, file: Path | None, settings: Settings, packs: tuple[Path, ...]) -> Started | None:

@@ -126,11 +126,12 @@ class DockerSandbox:
         pool_size: int = 10,
         labels: dict[str, str] | None = None,
         engine: Engine | None = None,
+        image: str | None = None,
     ) -> None:
         self.settings = settings
         self.labels = dict(labels or {})  # laid on every container of this sandbox, beside LABEL
         self.engine = engine or connect_engine()  # given: already pinged
-        self.image = settings.image or self._ensure_image(progress, pool_size)
+        self.image = image or settings.image or self._ensure_image(progress, pool_size)  # image: known to exist
         self._profile = profile_json()
         self.last_container: str | None = None  # id of the latest run's container, for tests and tools
         self._stopped = False  # set by stop_all(): no run of this sandbox starts a container after it
