@@ -158,4 +158,20 @@ def _judged(
         started.run.cancel()  # which stops its sandbox for good: the file is graded again in a new one
         return grade(ex, started.source, sandbox=make_sandbox(settings), settings=settings, name=file_name)
     outcome = started.run.outcome()
-    return judged(ex, started.source, outcome, started.run_settings, sandbox=started.sandbox.name, name=file_name)
+    report = judged(ex, started.source, outcome, started.run_settings, sandbox=started.sandbox.name, name=file_name)
+    return _again_if_raced(ex, report, started, lambda: make_sandbox(settings))
+
+
+def _again_if_raced(ex: Exercise, report: Report, started: Started, new_sandbox: Callable[[], Any]) -> Report:
+    """The early run's report or, when it raced, the verdict of more runs in a new sandbox (again_on_race)."""
+    from grader.grading import again_on_race, judged, raced, run_request
+
+    if not raced(report):
+        return report
+    sandbox, source, limits, name = new_sandbox(), started.source, started.run_settings, started.file.name
+
+    def once() -> Report:
+        outcome = sandbox.run(run_request(ex, source, limits))
+        return judged(ex, source, outcome, limits, sandbox=sandbox.name, name=name)
+
+    return again_on_race(report, once)

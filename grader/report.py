@@ -20,6 +20,11 @@ class CheckResult(BaseModel):
     score: float
     max_score: float
     message: str = Field(description="what was observed against what was expected, with the real PIDs")
+    race: bool = Field(
+        False,
+        description="failed in a way the exercise's own race can explain (the course program's timing on a busy "
+        "machine): such a run is graded again",
+    )
 
 
 class Report(BaseModel):
@@ -49,6 +54,11 @@ class Report(BaseModel):
     submission: str | None = None
     sha256: str | None = None
     sandbox: str = "docker"
+    runs: int = Field(
+        1,
+        description="how many times the program ran: a run that failed only in a way the exercise's own race can "
+        "explain is run again (at most 3 runs); the report is the last run's",
+    )
     tree: Tree | None = Field(None, description="the process tree the checks saw")
 
     @model_validator(mode="after")

@@ -55,6 +55,28 @@ def reader(run: Run) -> Proc | None:
     return _role(run, run.find(READ) + gets(run), exclude=writer(run))
 
 
+def unstarted_reader(run: Run) -> Proc | None:
+    """The reader that lost the course program's race before it printed anything: the one child besides the
+    writer, terminated by main after the writer had ended, not asleep. On a busy machine its start can take
+    longer than the whole writer (spawn starts a new interpreter): nothing then shows what it would have done."""
+    w, main = writer(run), run.main
+    others = [p for p in run.workers() if p is not w]
+    if w is None or w.end is None or main is None or reader(run) is not None or len(others) != 1:
+        return None
+    r = others[0]
+    stopped = _terminated_at(run, r)
+    started_late = r.signal == "SIGTERM" and r.signal_sender == main.pid and stopped is not None and w.end <= stopped
+    return r if started_late and r.blocked_in not in SLEEPS and not run.tree.lines_of(r.pid) else None
+
+
+def _lost_start(r: Proc) -> Verdict:
+    return fail(
+        f"the reader {r.pid} printed nothing before main terminated it, after the writer had ended: the course "
+        "program's own race, lost (pw.join(); pr.terminate() leaves the reader no time of its own)",
+        race=True,
+    )
+
+
 def _threads_hint(run: Run) -> str:
     main = run.main
     if main is None or not main.threads:
@@ -95,6 +117,8 @@ def _pid_line(run: Run, pattern: Pattern, who: Proc | None, role: str) -> Verdic
 
 
 def printed_pids(run: Run) -> Verdict:
+    if (late := unstarted_reader(run)) is not None:
+        return _lost_start(late)
     for pattern, who, role in ((WRITE, writer(run), "writer"), (READ, reader(run), "reader")):
         verdict = _pid_line(run, pattern, who, role)
         if not verdict.passed:
@@ -143,6 +167,8 @@ def _not_sent(run: Run, r: Proc, w: Proc | None, got: list[Match], through: dict
 
 def got_in_order(run: Run) -> Verdict:
     w, r, main = writer(run), reader(run), run.main
+    if (late := unstarted_reader(run)) is not None:
+        return _lost_start(late)
     if r is None or main is None:
         by = sorted({m.line.pid for m in gets(run)})
         where = f" (the Get lines came from {_who(run, by)}, not from a child process)" if by else ""
@@ -156,7 +182,8 @@ def got_in_order(run: Run) -> Verdict:
         if values == VALUES[: len(values)] and r.signal == "SIGTERM":
             return fail(
                 f"the reader {r.pid} got only {shown} before process {r.signal_sender} terminated it; expected A, B, C "
-                f"— {_missing_hint(w, r, VALUES[len(values) :], puts)}"
+                f"— {_missing_hint(w, r, VALUES[len(values) :], puts)}",
+                race=_raced(run, w, r, values, puts),
             )
         return fail(f"the reader {r.pid} got {shown}; expected A, B, C in that order")
     for m in got:
@@ -219,6 +246,20 @@ def _in_flight(
     )
 
 
+def _raced(run: Run, w: Proc | None, r: Proc, values: list[str], puts: dict[str, float]) -> bool:
+    """The reader got only some values and the course program's own race explains the rest: the writer had
+    ended and sent each missing value through the queue's pipe before main terminated the reader, which was not
+    asleep (it was waiting in q.get() or handling the previous value, slowed by a busy machine). Too late for the
+    in-flight excuse, not the program's fault either: such a run is graded again, never passed."""
+    main, stopped = run.main, _terminated_at(run, r)
+    missing = VALUES[len(values) :]
+    if main is None or w is None or w.end is None or stopped is None or r.signal_sender != main.pid:
+        return False
+    through = sent(run, w, r)
+    sent_all = all(v in through and through[v] <= stopped for v in missing)
+    return bool(missing) and w.end <= stopped and sent_all and not _asleep_with_values_ready(r, missing, puts)
+
+
 def _missing_hint(w: Proc | None, r: Proc, missing: list[str], puts: dict[str, float]) -> str:
     """What to change when the reader was terminated before taking every value."""
     writer_done = w is not None and w.end is not None and r.end is not None and w.end <= r.end
@@ -260,11 +301,15 @@ def _stuck(run: Run, p: Proc) -> bool:
     return p.end is None or run.grader_killed(p)
 
 
+def _reader_or_unstarted(run: Run) -> Proc | None:
+    return reader(run) or unstarted_reader(run)
+
+
 def reader_terminated(run: Run) -> Verdict:
-    r, main = reader(run), run.main
+    r, main = _reader_or_unstarted(run), run.main
     if r is None or main is None:
         return fail("no reader child process to check (it prints 'Process to read: <pid>')")
-    verdict = killed_by(reader, "SIGTERM", lambda run: run.main, what="the reader")(run)
+    verdict = killed_by(_reader_or_unstarted, "SIGTERM", lambda run: run.main, what="the reader")(run)
     if verdict.passed:
         return verdict
     if _stuck(run, r):

@@ -117,6 +117,14 @@ def process_tree(tree: Tree) -> RichTree | Text:
     return root
 
 
+def ran_again(report: Report) -> str:
+    """Why the program ran more than once: its first runs failed only in the exercise's own race."""
+    return (
+        f"the program ran {report.runs} times: a run that fails only in a way the exercise's own race explains "
+        "(the course program's timing on a busy machine) is run again; this is the last run"
+    )
+
+
 def render(report: Report, *, console: Console, tree: bool = False, title: str | None = None) -> None:
     head = Text.assemble((report.exercise, "bold"), "  ", (report.status.upper(), STATUS_STYLE[report.status]))
     if title:
@@ -128,6 +136,8 @@ def render(report: Report, *, console: Console, tree: bool = False, title: str |
         console.print(Text(terminal(f"  {report.reason}"), style=STATUS_STYLE[report.status]))
     if report.output_truncated:
         console.print(Text("  note: the program's output was cut at the output limit", style="dim"))
+    if report.runs > 1:
+        console.print(Text(f"  note: {ran_again(report)}", style="dim"))
     if tree and report.tree is not None:
         console.print(Group(Text("process tree (times from main's start):", style="bold"), process_tree(report.tree)))
     console.print(
