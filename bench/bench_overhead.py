@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bytecode import compiled
+from installed import installed_grade
 
 from grader.catalog import resolve
 from grader.grading import judge
@@ -40,6 +41,7 @@ def medians(fns: dict[str, Callable[[], object]], runs: int = RUNS) -> dict[str,
 
 def main() -> None:
     compiled()
+    wheel_grade = installed_grade()
     settings = Settings()
     sandbox = DockerSandbox(settings)  # builds the image if needed, outside the timings
     source = SCRIPT.read_bytes()
@@ -64,15 +66,22 @@ def main() -> None:
             cmd = [sys.executable, "-m", "grader", "submit", "ex1", "--file", str(SCRIPT), "--format", "json"]
             subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
 
-        got = medians({"python": bare_python, "docker": bare_docker, "grade": graded, "cli": cli})
+        def installed() -> None:  # the same, from the wheel in a venv of its own, run outside the checkout
+            cmd = [str(wheel_grade), "submit", "ex1", "--file", str(SCRIPT), "--format", "json"]
+            subprocess.run(cmd, check=True, capture_output=True, cwd=tmp)
+
+        fns = {"python": bare_python, "docker": bare_docker, "grade": graded, "cli": cli, "installed": installed}
+        got = medians(fns)
     python_s, docker_s, grade_s, cli_s = got["python"], got["docker"], got["grade"], got["cli"]
     print(f"median of {RUNS} runs (interleaved) of {SCRIPT.relative_to(ROOT)}")
     print(f"  bare python3                       {python_s * 1000:8.1f} ms")
     print(f"  bare docker run (same image)       {docker_s * 1000:8.1f} ms")
     print(f"  grade (sandbox + seccomp + limits) {grade_s * 1000:8.1f} ms")
-    print(f"  `grade submit` command, end to end {cli_s * 1000:8.1f} ms")
+    print(f"  `grade submit` command, end to end {cli_s * 1000:8.1f} ms  (python -m grader in this checkout)")
+    print(f"  `grade submit`, installed wheel    {got['installed'] * 1000:8.1f} ms  (a venv of its own)")
     print(f"  grade / docker run  = {grade_s / docker_s:.2f}  (goal <= 1.5)")
-    print(f"  `grade submit` / docker run = {cli_s / docker_s:.2f}  (goal <= 1.5)")
+    print(f"  `grade submit` / docker run = {cli_s / docker_s:.2f}  (goal <= 1.5; checkout)")
+    print(f"  `grade submit` / docker run = {got['installed'] / docker_s:.2f}  (goal <= 1.5; installed wheel)")
     print(f"  grade / python3     = {grade_s / python_s:.1f}")
 
 

@@ -88,10 +88,11 @@ def test_submit_json_is_the_documented_model() -> None:
     res = grade("submit", "ex1", "--file", "exercises/ex1_fork/fail__reaped__orphan.py", "--format", "json")
     assert res.returncode == 1
     data = json.loads(res.stdout)
-    assert {"exercise", "status", "score", "max_score", "checks", "output", "duration_s"} <= set(data)
+    assert {"exercise", "status", "score", "max_score", "checks", "output", "duration_s", "runs"} <= set(data)
     assert data["exercise"] == "ex1_fork" and data["status"] == "failed"
     check = next(c for c in data["checks"] if c["id"] == "reaped")
-    assert set(check) == {"id", "title", "passed", "score", "max_score", "message"} and not check["passed"]
+    assert set(check) == {"id", "title", "passed", "score", "max_score", "message", "race"} and not check["passed"]
+    assert data["runs"] == 1 and check["race"] is False  # an orphan is the program's doing, never a race
     assert "Process (" in data["output"] and "tree" not in data
 
 
