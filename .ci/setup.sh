@@ -14,6 +14,8 @@ command -v chromium >/dev/null || need+=(chromium)
 # the cluster tests (tests/test_cluster*.py) start their own Redis and PostgreSQL on loopback ports
 command -v redis-server >/dev/null || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# tests/test_engine_tls.py makes a CA and certificates for an engine reached over TLS
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -253,7 +253,7 @@ def image_build(
 @image_app.command("name")
 def image_name() -> None:
     """Print the runtime image's tag."""
-    from grader.image.build import image_tag
+    from grader.image.tag import image_tag
 
     print(settings_from().image or image_tag())
 

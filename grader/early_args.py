@@ -116,7 +116,7 @@ def _started(argv: list[str]) -> Speculation | None:
 
 def _ready_sandbox(settings: Settings) -> Any:
     """The Docker sandbox when its engine answers and its image is built; building belongs to the CLI."""
-    from grader.image.build import image_tag
+    from grader.image.tag import image_tag
     from grader.sandbox.docker import DockerSandbox, connect_engine
 
     engine = connect_engine(timeout=2)

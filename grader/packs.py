@@ -10,11 +10,12 @@ folders given with --pack. The engine has no other source of exercises and no sp
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 from grader.catalog import Exercise
@@ -76,6 +77,8 @@ def _installed_folders() -> list[tuple[str, Path]]:
     import importlib
 
     found = []
+    from importlib import metadata  # here: it takes longer to import than grade submit's early start may wait
+
     for ep in metadata.entry_points(group=ENTRY_POINTS):
         name = ep.value.split(":")[0]
         try:
@@ -93,10 +96,52 @@ def _installed_folders() -> list[tuple[str, Path]]:
     return found
 
 
+def _raw_installed_folders() -> list[Path]:
+    """The installed packs' folders, from each distribution's entry_points.txt read raw and the package found
+    without importing it: importlib.metadata takes longer to import than a container to be created. A guess
+    only, for exercise_dirs: find() reads the entry points properly."""
+    import importlib.util
+
+    found = []
+    for module in _raw_entry_point_modules(ENTRY_POINTS):
+        with contextlib.suppress(ImportError, ValueError):
+            spec = importlib.util.find_spec(module)
+            if spec is not None and spec.submodule_search_locations:
+                found.append(Path(next(iter(spec.submodule_search_locations))))
+    return found
+
+
+def _raw_entry_point_modules(group: str) -> list[str]:
+    """The modules named by the entry points of `group` in the *.dist-info and *.egg-info folders on sys.path."""
+    modules = []
+    for place in sys.path:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(place or "."):
+                if entry.name.endswith((".dist-info", ".egg-info")):
+                    modules += _group_modules(Path(entry.path) / "entry_points.txt", group)
+    return list(dict.fromkeys(modules))
+
+
+def _group_modules(path: Path, group: str) -> list[str]:
+    """The module of each `name = module[:attr]` line in section [group] of an entry_points.txt."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    section, modules = "", []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line.strip("[]").strip()
+        elif section == group and "=" in line:
+            modules.append(line.partition("=")[2].split(":")[0].strip())
+    return modules
+
+
 def exercise_dirs(extra: tuple[Path, ...] = ()) -> list[Path]:
-    """The exercises/ folders of the packs find() finds, in its order, without reading a manifest: what
-    `grade submit` reads before the container starts (grader/early_start.py); find() checks them later."""
-    places = [where for _, where in _installed_folders()] + from_env() + list(extra)
+    """The exercises/ folders of the packs find() finds, without reading a manifest: what `grade submit`
+    reads before the container starts (grader/early_start.py); find() checks them later."""
+    places = _raw_installed_folders() + from_env() + list(extra)
     folders = [folder.resolve() for p in places if (folder := _manifest_dir(p)) is not None]
     return list(dict.fromkeys(folders))
 

@@ -151,7 +151,7 @@ def diagnose(settings: Settings) -> list[Finding]:
     import docker.errors
 
     from grader.errors import GraderError
-    from grader.image.build import image_tag
+    from grader.image.tag import image_tag
     from grader.sandbox.docker import connect
 
     found: list[Finding] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -15,32 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.errors import ImageError
+from grader.image.tag import CONTEXT_FILES, HERE, image_tag  # noqa: F401 — CONTEXT_FILES: build's own name too
 
 if TYPE_CHECKING:  # the SDK is imported where an image is built: `image_tag` is on every run's path
     import docker
 
-HERE = Path(__file__).parent
-CONTEXT_FILES = (
-    "Dockerfile",
-    "entrypoint.py",
-    "policy.py",
-    "as_student.py",
-    "dnsmasq.conf",
-    "site/sitecustomize.py",
-    "site/grade_threads.py",
-)
 REGISTRY_BASE = "python:3.11-slim-bookworm"
 BOOTSTRAP_BASE = "grade-base:bookworm"
 PACKAGES = "python3,strace,bind9-dnsutils,dnsmasq-base"
 Progress = Callable[[str], None]
-
-
-def image_tag() -> str:
-    """The tag names the image's sources, so an up-to-date image is found by name alone."""
-    digest = hashlib.sha256()
-    for name in CONTEXT_FILES:
-        digest.update(name.encode() + b"\0" + (HERE / name).read_bytes())
-    return f"grade-runtime:{digest.hexdigest()[:12]}"
 
 
 def apt_mirror(sources: Path = Path("/etc/apt")) -> str:

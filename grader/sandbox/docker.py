@@ -10,7 +10,6 @@ import os
 import random
 import threading
 import time
-import uuid
 import zlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -138,7 +137,7 @@ class DockerSandbox:
 
     def _ensure_image(self, progress: Any, pool_size: int) -> str:
         """The runtime image's tag; built (with the docker SDK, rarely needed) only when it is missing."""
-        from grader.image.build import image_tag
+        from grader.image.tag import image_tag
 
         tag = image_tag()
         if self.engine.image_exists(tag):
@@ -250,7 +249,7 @@ def container_config(
     return {
         "Image": image,
         "Env": [f"GRADE_CONFIG={policy_json}"],
-        "Labels": {**(labels or {}), LABEL: uuid.uuid4().hex, "grade": "1"},
+        "Labels": {**(labels or {}), LABEL: os.urandom(16).hex(), "grade": "1"},
         # the hostname no longer names the container
         "Hostname": "grade",
         "User": "root",
