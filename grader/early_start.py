@@ -164,14 +164,13 @@ def _judged(
 
 def _again_if_raced(ex: Exercise, report: Report, started: Started, new_sandbox: Callable[[], Any]) -> Report:
     """The early run's report or, when it raced, the verdict of more runs in a new sandbox (again_on_race)."""
-    from grader.grading import again_on_race, judged, raced, run_request
+    from grader.grading import again_on_race, one_run, raced
 
     if not raced(report):
         return report
-    sandbox, source, limits, name = new_sandbox(), started.source, started.run_settings, started.file.name
+    sandbox = new_sandbox()
 
     def once() -> Report:
-        outcome = sandbox.run(run_request(ex, source, limits))
-        return judged(ex, source, outcome, limits, sandbox=sandbox.name, name=name)
+        return one_run(ex, started.source, sandbox=sandbox, settings=started.run_settings, name=started.file.name)
 
     return again_on_race(report, once)
