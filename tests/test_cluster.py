@@ -35,7 +35,8 @@ pytest_plugins = ["tests.servers"]  # the session's Redis and PostgreSQL servers
 # one xdist worker runs the whole module (`make test` distributes by group): its servers, workers and the
 # reference batch are made once
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("cluster")]
-ENV = {"GRADE_TIMEOUT_S": "8", "GRADE_GRACE_S": "0.3", "GRADE_START_MARGIN_S": "10"}
+ENV = {"GRADE_TIMEOUT_S": "8", "GRADE_GRACE_S": "0.3", "GRADE_START_MARGIN_S": "10", "GRADE_BROKER_WINDOW": "5"}
+WINDOW = 5  # runs on the broker at a time: the class's 26 cells go out a few at a time, in every test here
 # worker names are the containers' labels, which each worker's start-up sweep removes: unique to this session,
 # so two sessions on one engine (xdist workers, two checkouts) never sweep each other's runs
 TAG = secrets.token_hex(3)
@@ -189,8 +190,12 @@ def test_two_workers_grade_the_class_like_a_local_batch(
     workers: Workers, klass: Path, local_csv: dict[str, dict[str, str]], postgres: Postgres, redis_server: Redis
 ) -> None:
     url = postgres.new_database()
-    done = _grade(*_batch(klass, url, redis_server.url))
+    batch = _popen(_batch(klass, url, redis_server.url))
+    queued = _queue_lengths(redis_server, batch)
+    out, err = batch.communicate(timeout=600)
+    done = subprocess.CompletedProcess(batch.args, batch.returncode, out, err)
     assert done.returncode == 0, done.stderr
+    assert 0 < max(queued) <= WINDOW, queued  # never the whole class on the broker at once
     _same(_csv(url), local_csv)
     _once_each(url, local_csv)
     # both hosts took a share
@@ -198,6 +203,21 @@ def test_two_workers_grade_the_class_like_a_local_batch(
     again = _grade(*_batch(klass, url, redis_server.url))  # resume: nothing runs again
     assert again.returncode == 0 and "resuming: 26 of 26" in again.stderr.replace("\n", " "), again.stderr
     _no_secret(redis_server, postgres, done.stdout, done.stderr, workers.log(W1), workers.log(W2))
+
+
+def _queue_lengths(redis_server: Redis, batch: subprocess.Popen[str]) -> list[int]:
+    """How many runs waited on the broker's queue, sampled until the batch ends."""
+    import redis
+
+    from grader import judge_version
+    from grader.cluster.app import queue_for
+
+    seen = []
+    with redis.Redis.from_url(redis_server.url) as client:
+        while batch.poll() is None:
+            seen.append(int(client.llen(queue_for(judge_version()))))
+            time.sleep(0.02)
+    return seen
 
 
 def _wait_for(what: str, ok: object, timeout: float = 120) -> None:

@@ -189,3 +189,23 @@ def test_the_compose_file_follows_the_compose_specification(tmp_path: Path) -> N
     broken.write_text(compose.read_text().replace("    restart: unless-stopped", "    restart_policy: always", 1))
     bad = subprocess.run([*cmd, str(broken)], capture_output=True, text=True)
     assert bad.returncode == 1, bad.stdout + bad.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", "1.5"])
+def test_a_bad_broker_window_is_one_line_naming_the_variable(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.cluster.remote import window
+    from grader.errors import GraderError
+
+    monkeypatch.setenv("GRADE_BROKER_WINDOW", value)
+    with pytest.raises(GraderError, match="GRADE_BROKER_WINDOW") as bad:
+        window()
+    assert "\n" not in str(bad.value)
+
+
+def test_the_broker_window_defaults_to_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.cluster.remote import WINDOW, window
+
+    monkeypatch.delenv("GRADE_BROKER_WINDOW", raising=False)
+    assert window() == WINDOW
+    monkeypatch.setenv("GRADE_BROKER_WINDOW", "7")
+    assert window() == 7

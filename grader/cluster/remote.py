@@ -3,18 +3,20 @@
 
 Nothing lost: a result waits in Redis until it is stored (then it is deleted), so a coordinator stopped by a
 store outage or Ctrl-C finds it there on the next run; task ids are derived from (judge, student, exercise,
-file), so a re-run asks for the same tasks. A broker that restarted (its run id changes) lost its queue: the
-runs not yet collected are sent again. Nothing mixed: results come only from this judge's queue, and a result
+file), so a re-run asks for the same tasks. At most a window of runs is on the broker at a time, topped up as
+results are stored. A broker that restarted (its run id changes) lost its queue: the runs it held are sent
+again. Nothing mixed: results come only from this judge's queue, and a result
 that names another judge is refused, never stored as a verdict; a task delivered twice is stored once."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -38,6 +40,7 @@ IDLE_NOTE_S = 30.0  # nothing arrived for this long: say whether any worker stil
 BROKER_WAIT_S = 300.0  # a broker away this long stops the batch (what was stored is kept)
 WORKERS_WAIT_S = 6.0  # how long to look for a worker of this judge before refusing to start
 CHUNK = 500
+WINDOW = 2000  # runs on the broker at a time (GRADE_BROKER_WINDOW): many times what any set of workers runs at once
 RESENDS = 2
 
 
@@ -148,6 +151,7 @@ def run_remote(
     """Grade the cells on the workers (`broker`, connected first so a wrong URL stops the batch before anything
     is done); Ctrl-C stops the batch (its queued runs are dropped by the workers)."""
     obs = observer or NullObserver()
+    size = window()  # a bad GRADE_BROKER_WINDOW stops the batch before anything is done
     summary = Summary(planned=len(cells))
     t0 = time.monotonic()
     todo = plan(cells, store, summary, regrade=regrade)
@@ -160,7 +164,7 @@ def run_remote(
         require_workers(client)
     on_term = sigterm_as_interrupt()  # SIGTERM stops the batch as Ctrl-C does
     try:
-        _collect(client, tasks, batch, store, summary, obs, note)
+        _collect(client, _Window(client, batch, size), tasks, store, summary, obs, note)
     except (KeyboardInterrupt, StoreError) as err:
         summary.interrupted = True
         _quietly(client.cancel, batch)
@@ -219,30 +223,30 @@ def require_workers(client: Broker) -> None:
 
 def _collect(
     client: Broker,
+    out: _Window,
     tasks: dict[str, Cell],
-    batch: str,
     store: BaseStore,
     summary: Summary,
     obs: Observer,
     note: Callable[[str], None],
 ) -> None:
     pending = dict(tasks)
-    collector = _Collector(client, batch, store, summary, obs)
+    collector = _Collector(client, out.batch, store, summary, obs)
     collector.take(client.ready(list(pending)), pending)  # an interrupted run's results
-    client.send(batch, pending)
+    out.fill_from(pending)
     last_id_check = last_result = time.monotonic()
     away_since: float | None = None
-    while pending:
+    while out.more():
         try:
-            got = collector.take(client.ready(list(pending)), pending)
+            out.top_up()
+            got = collector.take(client.ready(list(out.sent)), out.sent)
             now = time.monotonic()
             if got:
                 last_result = now
             if now - last_id_check > RUN_ID_EVERY_S or away_since is not None:
                 last_id_check = now
                 if client.restarted():
-                    note(f"the broker restarted: sending the {len(pending)} run(s) not yet graded again")
-                    client.send(batch, pending)
+                    note(f"the broker restarted: sending the {out.requeue()} run(s) it held again")
             away_since = None
             if now - last_result > IDLE_NOTE_S:
                 last_result = now
@@ -254,6 +258,55 @@ def _collect(
                 raise
             away_since = _broker_away(client, away_since, err, note)
         time.sleep(POLL_S)
+
+
+class _Window:
+    """The runs on the broker: at most `size` at a time, topped up as results are stored. The poll asks only
+    for these, and Redis never holds a whole MOOC's sources at once."""
+
+    def __init__(self, client: Broker, batch: str, size: int) -> None:
+        self.client, self.batch, self.size = client, batch, size
+        self.waiting: deque[tuple[str, Cell]] = deque()
+        self.sent: dict[str, Cell] = {}
+
+    def fill_from(self, pending: dict[str, Cell]) -> None:
+        self.waiting.extend(pending.items())
+
+    def more(self) -> bool:
+        return bool(self.sent or self.waiting)
+
+    def requeue(self) -> int:
+        """The broker lost its queue: every run it held goes out again first, at the next top-up."""
+        held = len(self.sent)
+        self.waiting.extendleft(reversed(self.sent.items()))
+        self.sent.clear()
+        return held
+
+    def top_up(self) -> None:
+        """Send runs until the window is full. Runs a failed send may not have sent wait for the next top-up
+        (one sent twice is stored once)."""
+        fresh: dict[str, Cell] = {}
+        while self.waiting and len(self.sent) + len(fresh) < self.size:
+            tid, cell = self.waiting.popleft()
+            fresh[tid] = cell
+        if not fresh:
+            return
+        try:
+            self.client.send(self.batch, fresh)
+        except BaseException:
+            self.waiting.extendleft(reversed(fresh.items()))
+            raise
+        self.sent.update(fresh)
+
+
+def window() -> int:
+    """Runs on the broker at a time: GRADE_BROKER_WINDOW, else WINDOW."""
+    value = os.environ.get("GRADE_BROKER_WINDOW", "")
+    if not value:
+        return WINDOW
+    if not value.isdigit() or int(value) < 1:
+        raise GraderError(f"GRADE_BROKER_WINDOW={value[:20]!r} is not a whole number of runs (1 or more) — fix it")
+    return int(value)
 
 
 class _Collector:
