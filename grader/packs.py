@@ -75,10 +75,9 @@ def installed() -> list[Pack]:
 
 def _installed_folders() -> list[tuple[str, Path]]:
     import importlib
-
-    found = []
     from importlib import metadata  # here: it takes longer to import than grade submit's early start may wait
 
+    found = []
     for ep in metadata.entry_points(group=ENTRY_POINTS):
         name = ep.value.split(":")[0]
         try:

@@ -140,3 +140,27 @@ def running_sources() -> list[str]:
                     policy = json.loads(item.split("=", 1)[1])
                     sources.append(zlib.decompress(base64.b64decode(policy["source_z"])).decode())
     return sources
+
+
+def test_the_raw_read_finds_the_installed_packs_as_the_entry_points_do() -> None:
+    from grader.packs import _installed_folders, _raw_installed_folders
+
+    assert {p.resolve() for p in _raw_installed_folders()} == {p.resolve() for _, p in _installed_folders()}
+
+
+@pytest.mark.docker
+def test_the_early_start_imports_nothing_slow_before_the_container_is_created() -> None:
+    """What stands between the command and the container's create call: no HTTP or TLS library, no entry-point
+    metadata, no CLI or validation library (each costs more to import than the create call takes)."""
+    probe = (
+        "import sys\n"
+        "from grader.early_args import _pending, speculate\n"
+        f"speculate(['ex1', '--file', {str(ROOT / 'solutions' / 'ex1_fork.py')!r}])\n"
+        "assert _pending, 'no run was started'\n"
+        "slow = ('ssl', 'http.client', 'importlib.metadata', 'typer', 'pydantic', 'docker', 'rich')\n"
+        "print(sorted(m for m in slow if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
