@@ -69,10 +69,17 @@ def unstarted_reader(run: Run) -> Proc | None:
     return r if started_late and r.blocked_in not in SLEEPS and not run.tree.lines_of(r.pid) else None
 
 
-def _lost_start(r: Proc) -> Verdict:
+def _lost_start(run: Run, r: Proc) -> Verdict:
+    w = writer(run)
+    late = w is not None and w.end is not None and r.start is not None and r.start >= w.end
+    fix = (
+        f"main created the reader only after the writer {w.pid} had ended: start both before pw.join()"
+        if late and w is not None
+        else "pw.join(); pr.terminate() leaves the reader no time of its own"
+    )
     return fail(
         f"the reader {r.pid} printed nothing before main terminated it, after the writer had ended: the course "
-        "program's own race, lost (pw.join(); pr.terminate() leaves the reader no time of its own)",
+        f"program's own race, lost ({fix})",
         race=True,
     )
 
@@ -118,7 +125,7 @@ def _pid_line(run: Run, pattern: Pattern, who: Proc | None, role: str) -> Verdic
 
 def printed_pids(run: Run) -> Verdict:
     if (late := unstarted_reader(run)) is not None:
-        return _lost_start(late)
+        return _lost_start(run, late)
     for pattern, who, role in ((WRITE, writer(run), "writer"), (READ, reader(run), "reader")):
         verdict = _pid_line(run, pattern, who, role)
         if not verdict.passed:
@@ -168,7 +175,7 @@ def _not_sent(run: Run, r: Proc, w: Proc | None, got: list[Match], through: dict
 def got_in_order(run: Run) -> Verdict:
     w, r, main = writer(run), reader(run), run.main
     if (late := unstarted_reader(run)) is not None:
-        return _lost_start(late)
+        return _lost_start(run, late)
     if r is None or main is None:
         by = sorted({m.line.pid for m in gets(run)})
         where = f" (the Get lines came from {_who(run, by)}, not from a child process)" if by else ""
