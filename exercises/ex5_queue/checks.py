@@ -183,14 +183,15 @@ def got_in_order(run: Run) -> Verdict:
     got = [m for m in gets(run) if m.line.pid == r.pid]
     values = [_value(m) for m in got]
     puts = {_value(m): m.line.t for m in run.find(PUT) if w is not None and m.line.pid == w.pid}
-    in_flight = _in_flight(w, r, values, puts, sent(run, w, r), _terminated_at(run, r))
+    through = sent(run, w, r)
+    in_flight = _in_flight(w, r, values, puts, through, _terminated_at(run, r))
     if values != VALUES and not in_flight:
         shown = ", ".join(values) or "nothing"
         if values == VALUES[: len(values)] and r.signal == "SIGTERM":
             return fail(
                 f"the reader {r.pid} got only {shown} before process {r.signal_sender} terminated it; expected A, B, C "
                 f"— {_missing_hint(w, r, VALUES[len(values) :], puts)}",
-                race=_raced(run, w, r, values, puts),
+                race=_raced(run, w, r, values, puts, through),
             )
         return fail(f"the reader {r.pid} got {shown}; expected A, B, C in that order")
     for m in got:
@@ -202,7 +203,7 @@ def got_in_order(run: Run) -> Verdict:
                 f"the reader {r.pid} printed {m.line.text.strip()!r} {puts[v] - m.line.t:.3f}s before the writer "
                 f"printed 'Put {v} to queue...' — print only values really taken from the queue with q.get()"
             )
-    if (unsent := _not_sent(run, r, w, got, sent(run, w, r))) is not None:
+    if (unsent := _not_sent(run, r, w, got, through)) is not None:
         return unsent
     if in_flight:
         return ok(
@@ -253,7 +254,9 @@ def _in_flight(
     )
 
 
-def _raced(run: Run, w: Proc | None, r: Proc, values: list[str], puts: dict[str, float]) -> bool:
+def _raced(
+    run: Run, w: Proc | None, r: Proc, values: list[str], puts: dict[str, float], through: dict[str, float]
+) -> bool:
     """The reader got only some values and the course program's own race explains the rest: the writer had
     ended and sent each missing value through the queue's pipe before main terminated the reader, which was not
     asleep (it was waiting in q.get() or handling the previous value, slowed by a busy machine). Too late for the
@@ -262,7 +265,6 @@ def _raced(run: Run, w: Proc | None, r: Proc, values: list[str], puts: dict[str,
     missing = VALUES[len(values) :]
     if main is None or w is None or w.end is None or stopped is None or r.signal_sender != main.pid:
         return False
-    through = sent(run, w, r)
     sent_all = all(v in through and through[v] <= stopped for v in missing)
     return bool(missing) and w.end <= stopped and sent_all and not _asleep_with_values_ready(r, missing, puts)
 
